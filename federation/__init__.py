@@ -1,0 +1,1 @@
+"""A stateless ActivityPub protocol library: signatures, JSON-LD, vocabulary, proofs, credentials."""

@@ -1,0 +1,1 @@
+"""Guildhall application: settings, the Node object, domain services, inbox dispatch, worker, CLI."""

@@ -1,0 +1,1 @@
+"""Guildhall storage: SQLAlchemy models, queries, durable queues and Alembic migrations."""

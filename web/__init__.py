@@ -1,0 +1,1 @@
+"""Guildhall HTTP surface: HTML pages, ActivityPub endpoints, well-known documents, admin pages."""
