@@ -1,1 +1,1 @@
-"""Guildhall application: settings, the Node object, domain services, inbox dispatch, worker, CLI."""
+"""Guildhall application: settings, the Node, domain services, inbox dispatch, worker, CLI."""

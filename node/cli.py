@@ -1,0 +1,278 @@
+"""The `guildhall` command: set up, run and administer a node from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError
+
+from node import actors, auth, communities, members, posts, settings
+from node.errors import ConfigurationError, GuildhallError
+from node.runtime import Tx, open_node
+from storage.database import create_engine
+from storage.migrate import upgrade
+
+Command = Callable[[argparse.Namespace], Awaitable[int]]
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or os.environ.get("GUILDHALL_CONFIG", settings.DEFAULT_CONFIG))
+
+
+async def _with_node(args: argparse.Namespace, work: Callable[[Tx], Awaitable[None]]) -> int:
+    node = await open_node(settings.load(_config_path(args)))
+    try:
+        async with node.transaction() as tx:
+            await work(tx)
+    finally:
+        await node.close()
+    return 0
+
+
+async def cmd_init(args: argparse.Namespace) -> int:
+    path = _config_path(args)
+    if path.exists():
+        raise ConfigurationError(f"{path} already exists: this node is initialised")
+    config = settings.new_settings(args.base_url, args.database, dev=args.dev)
+    if config.database_url.startswith("sqlite"):
+        database_file = config.database_url.split("///", 1)[-1]
+        if database_file and database_file != ":memory:":
+            Path(database_file).parent.mkdir(parents=True, exist_ok=True)
+    node = await open_node(config, migrate=True)
+    try:
+        async with node.transaction() as tx:
+            await actors.instance_actor(tx)
+            link = None
+            if args.first_admin:
+                admin = await members.add(tx, args.first_admin, role="admin")
+                link = await auth.issue_sign_in_link(tx, admin)
+    finally:
+        await node.close()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    settings.write(config, path)
+    print(f"Initialised {config.base_url} in {path} (database {config.database_url}).")
+    if link:
+        print(f"Sign in as the administrator '{args.first_admin}' with this one-time link")
+        print(f"(valid for 24 hours; choose a password afterwards):\n\n    {link}\n")
+    return 0
+
+
+async def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    config = settings.load(_config_path(args))
+    engine = create_engine(config.database_url)
+    try:
+        await upgrade(engine)
+    except (DBAPIError, OSError) as exc:
+        raise ConfigurationError(f"cannot upgrade the database: {exc}") from exc
+    finally:
+        await engine.dispose()
+    print("The database schema is up to date.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn  # the server is only needed by this command
+
+    settings.load(_config_path(args))  # fail early, with a message, on a bad configuration
+    os.environ["GUILDHALL_CONFIG"] = str(_config_path(args).resolve())
+    os.environ["GUILDHALL_WORKER"] = "0" if args.no_worker else "1"
+    # By import string: node/ must not import web/ (web -> node is the only direction).
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+async def cmd_member_add(args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+
+    async def work(tx: Tx) -> None:
+        member = await members.add(
+            tx, args.name, display_name=args.display_name or "", role=args.role, password=password
+        )
+        print(f"Added {member.actor.handle} ({member.role}): {member.actor.uri}")
+        if password is None:
+            print(f"One-time sign-in link: {await auth.issue_sign_in_link(tx, member)}")
+
+    return await _with_node(args, work)
+
+
+async def cmd_member_list(args: argparse.Namespace) -> int:
+    async def work(tx: Tx) -> None:
+        for member in await members.listing(tx):
+            print(f"{member.actor.name:30} {member.role:10} {member.actor.display_name}")
+
+    return await _with_node(args, work)
+
+
+async def cmd_member_role(args: argparse.Namespace) -> int:
+    async def work(tx: Tx) -> None:
+        member = await members.set_role(tx, None, args.name, args.role)
+        print(f"{member.actor.name} is now {args.role}.")
+
+    return await _with_node(args, work)
+
+
+async def cmd_member_link(args: argparse.Namespace) -> int:
+    async def work(tx: Tx) -> None:
+        member = await members.get(tx, args.name)
+        print(await auth.issue_sign_in_link(tx, member))
+
+    return await _with_node(args, work)
+
+
+async def cmd_community_add(args: argparse.Namespace) -> int:
+    async def work(tx: Tx) -> None:
+        community = await communities.add(
+            tx,
+            args.name,
+            title=args.title,
+            description=args.description or "",
+            kind=args.kind,
+            default_license=args.license,
+            closed=args.closed,
+        )
+        print(f"Created {community.actor.handle}: {community.actor.uri}")
+
+    return await _with_node(args, work)
+
+
+async def cmd_community_join(args: argparse.Namespace) -> int:
+    async def work(tx: Tx) -> None:
+        community = await communities.get(tx, args.community)
+        member = await members.get(tx, args.member)
+        record = await communities.join(tx, community, member, approved=True)
+        record.role = args.role
+        print(f"{member.actor.name} joined {community.actor.name} as {record.role}.")
+
+    return await _with_node(args, work)
+
+
+async def cmd_community_list(args: argparse.Namespace) -> int:
+    async def work(tx: Tx) -> None:
+        for community in await communities.listing(tx):
+            flags = "closed" if community.closed else "open"
+            print(f"{community.actor.name:30} {community.kind:8} {flags:6} {community.title}")
+
+    return await _with_node(args, work)
+
+
+async def cmd_post(args: argparse.Namespace) -> int:
+    async def work(tx: Tx) -> None:
+        author = await members.get(tx, args.as_member)
+        community = await communities.get(tx, args.community) if args.community else None
+        post = await posts.create(
+            tx,
+            author,
+            posts.Draft(
+                text=args.text,
+                title=args.title or "",
+                community=community,
+                reply_to=args.reply_to,
+                licence=args.license,
+            ),
+        )
+        print(post.url)
+
+    return await _with_node(args, work)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    root = argparse.ArgumentParser(prog="guildhall", description=__doc__)
+    root.add_argument("--config", help="configuration file (default: ./guildhall.toml)")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="write guildhall.toml and create the database")
+    init.add_argument("--base-url", default="http://127.0.0.1:8000", help="public URL of the node")
+    init.add_argument("--database", default="sqlite+aiosqlite:///var/guildhall.db")
+    init.add_argument("--dev", action="store_true", help="allow plain http and loopback addresses")
+    init.add_argument("--first-admin", metavar="NAME", help="create this administrator")
+    init.set_defaults(run=cmd_init)
+
+    serve = commands.add_parser("serve", help="run the web app and the background worker")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-worker", action="store_true", help="run web requests only")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(run=cmd_serve)
+
+    db = commands.add_parser("db", help="database maintenance").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION"
+    )
+    db.add_parser("upgrade", help="apply schema migrations").set_defaults(run=cmd_db_upgrade)
+
+    member = commands.add_parser("member", help="manage members").add_subparsers(
+        dest="member_command", required=True, metavar="ACTION"
+    )
+    add = member.add_parser("add", help="create a member")
+    add.add_argument("name")
+    add.add_argument("--display-name")
+    add.add_argument("--role", default="member", choices=members.ROLES)
+    add.add_argument("--password-stdin", action="store_true", help="read a password from stdin")
+    add.set_defaults(run=cmd_member_add)
+    member.add_parser("list", help="list members").set_defaults(run=cmd_member_list)
+    role = member.add_parser("role", help="set a member's node role")
+    role.add_argument("name")
+    role.add_argument("role", choices=members.ROLES)
+    role.set_defaults(run=cmd_member_role)
+    link = member.add_parser("link", help="print a one-time sign-in link (password reset)")
+    link.add_argument("name")
+    link.set_defaults(run=cmd_member_link)
+
+    community = commands.add_parser("community", help="manage communities").add_subparsers(
+        dest="community_command", required=True, metavar="ACTION"
+    )
+    cadd = community.add_parser("add", help="create a community")
+    cadd.add_argument("name")
+    cadd.add_argument("--title", required=True)
+    cadd.add_argument("--description")
+    cadd.add_argument("--kind", default="teacher", choices=communities.KINDS)
+    cadd.add_argument("--license", metavar="SPDX", help="default licence, e.g. CC-BY-SA-4.0")
+    cadd.add_argument("--closed", action="store_true", help="members and posts need approval")
+    cadd.set_defaults(run=cmd_community_add)
+    join = community.add_parser("join", help="add a member to a community")
+    join.add_argument("community")
+    join.add_argument("member")
+    join.add_argument("--role", default="member", choices=communities.COMMUNITY_ROLES)
+    join.set_defaults(run=cmd_community_join)
+    community.add_parser("list", help="list communities").set_defaults(run=cmd_community_list)
+
+    post = commands.add_parser("post", help="publish a post (Markdown) and print its URL")
+    post.add_argument("--as", dest="as_member", required=True, metavar="MEMBER")
+    post.add_argument("--community")
+    post.add_argument("--reply-to", metavar="URL")
+    post.add_argument(
+        "--license", metavar="SPDX", help="SPDX id, or 'none' for all rights reserved"
+    )
+    post.add_argument("--title")
+    post.add_argument("text")
+    post.set_defaults(run=cmd_post)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors become a message on stderr and a non-zero exit, not a traceback."""
+    args = parser().parse_args(argv)
+    try:
+        result = args.run(args)
+        return asyncio.run(result) if asyncio.iscoroutine(result) else int(result)
+    except GuildhallError as exc:
+        print(f"guildhall: error: {exc.reason}", file=sys.stderr)
+        return 2 if not isinstance(exc, ConfigurationError) else 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

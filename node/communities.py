@@ -1,0 +1,223 @@
+"""Communities of practice: creating them, who belongs, and the "commons" that shows them alive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from node import actors
+from node.errors import Conflict, Forbidden, InvalidInput, NotFound
+from node.licences import optional_licence
+from node.rendering import markdown_to_html
+from node.runtime import Tx
+from storage.models import Actor, Community, Member, Membership, Post
+
+KINDS = ("teacher", "youth")
+COMMUNITY_ROLES = ("member", "mentor", "steward")
+NEWCOMER_PERIOD = timedelta(days=30)
+ACTIVE_PERIOD = timedelta(days=7)
+
+
+async def add(
+    tx: Tx,
+    name: str,
+    *,
+    title: str,
+    description: str = "",
+    kind: str = "teacher",
+    default_license: str | None = None,
+    closed: bool = False,
+) -> Community:
+    """A new community with its Group actor."""
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown community kind {kind!r}: choose {' or '.join(KINDS)}")
+    title = title.strip()
+    if not title or len(title) > 120:
+        raise InvalidInput("a community needs a title of at most 120 characters")
+    if len(description) > 5000:
+        raise InvalidInput("a description is at most 5000 characters")
+    licence = optional_licence(default_license)
+    actor = await actors.create_local(tx, "group", name, title)
+    actor.summary_html = markdown_to_html(description) if description.strip() else ""
+    actor.manually_approves_followers = closed
+    community = Community(
+        actor=actor,
+        title=title,
+        description_source=description,
+        kind=kind,
+        default_license=licence.spdx_id if licence else None,
+        closed=closed,
+        created_at=tx.now(),
+    )
+    tx.session.add(community)
+    await tx.session.flush()
+    return community
+
+
+async def get(tx: Tx, name: str) -> Community:
+    """The local community with this name, or NotFound."""
+    community = await tx.session.scalar(
+        select(Community).join(Community.actor).where(Actor.name == name.strip().lower())
+    )
+    if community is None:
+        raise NotFound(f"no community called {name!r} on this node")
+    return community
+
+
+async def listing(tx: Tx) -> list[Community]:
+    """Every community, by title."""
+    return list(await tx.session.scalars(select(Community).order_by(Community.title)))
+
+
+async def membership(tx: Tx, community: Community, actor: Actor) -> Membership | None:
+    """The actor's membership of the community, if any."""
+    return await tx.session.scalar(
+        select(Membership).where(
+            Membership.community_id == community.id, Membership.actor_id == actor.id
+        )
+    )
+
+
+async def join(
+    tx: Tx, community: Community, member: Member, *, approved: bool = False
+) -> Membership:
+    """Add a member; closed communities hold the request until a steward approves it."""
+    if await membership(tx, community, member.actor) is not None:
+        raise Conflict(f"{member.actor.name} already belongs to {community.actor.name}")
+    record = Membership(
+        community_id=community.id,
+        actor_id=member.actor_id,
+        role="member",
+        state="pending" if community.closed and not approved else "approved",
+        joined_at=tx.now(),
+    )
+    tx.session.add(record)
+    await tx.session.flush()
+    return record
+
+
+async def leave(tx: Tx, community: Community, member: Member) -> None:
+    """Remove a member's membership."""
+    record = await membership(tx, community, member.actor)
+    if record is None:
+        raise NotFound(f"{member.actor.name} is not a member of {community.actor.name}")
+    await tx.session.delete(record)
+
+
+async def can_steward(tx: Tx, community: Community, member: Member) -> bool:
+    """Whether the member may approve members and set roles here (stewards and admins)."""
+    if member.role == "admin":
+        return True
+    record = await membership(tx, community, member.actor)
+    return record is not None and record.state == "approved" and record.role == "steward"
+
+
+async def set_member_role(
+    tx: Tx, acting: Member, community: Community, member: Member, role: str
+) -> Membership:
+    """Make a member a mentor, steward or plain member of the community."""
+    if role not in COMMUNITY_ROLES:
+        raise InvalidInput(f"unknown community role {role!r}: choose {', '.join(COMMUNITY_ROLES)}")
+    if not await can_steward(tx, community, acting):
+        raise Forbidden("only the community's stewards and administrators may set roles")
+    record = await membership(tx, community, member.actor)
+    if record is None:
+        raise NotFound(f"{member.actor.name} is not a member of {community.actor.name}")
+    record.role = role
+    return record
+
+
+async def approve(tx: Tx, acting: Member, community: Community, member: Member) -> Membership:
+    """Approve a pending membership of a closed community."""
+    if not await can_steward(tx, community, acting):
+        raise Forbidden("only the community's stewards and administrators may approve members")
+    record = await membership(tx, community, member.actor)
+    if record is None:
+        raise NotFound(f"{member.actor.name} has not asked to join {community.actor.name}")
+    record.state = "approved"
+    return record
+
+
+async def may_post(tx: Tx, community: Community, member: Member) -> bool:
+    """Open communities take posts from any member; closed ones from approved members only."""
+    if not community.closed:
+        return True
+    record = await membership(tx, community, member.actor)
+    return record is not None and record.state == "approved"
+
+
+@dataclass
+class Commons:
+    """What the community page shows: who is here, what is being discussed, who is new."""
+
+    community: Community
+    members: list[Membership]
+    pending: list[Membership]
+    threads: list[Post]
+    reply_counts: dict[int, int]
+    active_this_week: list[Actor]
+    newcomers: list[Membership]
+
+
+async def commons(tx: Tx, community: Community, thread_limit: int = 30) -> Commons:
+    """The community page's data in a handful of queries."""
+    memberships = list(
+        await tx.session.scalars(
+            select(Membership)
+            .where(Membership.community_id == community.id)
+            .order_by(Membership.joined_at.desc())
+        )
+    )
+    approved = [m for m in memberships if m.state == "approved"]
+    threads = list(
+        await tx.session.scalars(
+            select(Post)
+            .where(
+                Post.community_id == community.id,
+                Post.in_reply_to_id.is_(None),
+                Post.deleted_at.is_(None),
+            )
+            .order_by(Post.published_at.desc())
+            .limit(thread_limit)
+        )
+    )
+    counts: dict[int, int] = {}
+    if threads:
+        rows = await tx.session.execute(
+            select(Post.thread_id, func.count(Post.id))
+            .where(
+                Post.thread_id.in_([t.id for t in threads]),
+                Post.in_reply_to_id.is_not(None),
+                Post.deleted_at.is_(None),
+            )
+            .group_by(Post.thread_id)
+        )
+        counts = {thread_id: n for thread_id, n in rows.all() if thread_id is not None}
+    since = tx.now() - ACTIVE_PERIOD
+    active = list(
+        await tx.session.scalars(
+            select(Actor)
+            .where(
+                Actor.id.in_(
+                    select(Post.author_id).where(
+                        Post.community_id == community.id,
+                        Post.published_at >= since,
+                        Post.deleted_at.is_(None),
+                    )
+                )
+            )
+            .order_by(Actor.name)
+        )
+    )
+    newcomer_since = tx.now() - NEWCOMER_PERIOD
+    return Commons(
+        community=community,
+        members=approved,
+        pending=[m for m in memberships if m.state == "pending"],
+        threads=threads,
+        reply_counts=counts,
+        active_this_week=active,
+        newcomers=[m for m in approved if m.joined_at >= newcomer_since],
+    )

@@ -1,0 +1,164 @@
+"""Posts and replies: writing them with an author and a licence, and reading threads back."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from node import communities
+from node.errors import Forbidden, InvalidInput, NotFound
+from node.licences import Licence, optional_licence
+from node.rendering import markdown_to_html
+from node.runtime import Tx
+from storage.models import Actor, Attachment, Community, Member, Post
+
+MAX_TITLE = 200
+MAX_ATTACHMENTS = 4
+POST_PATH = "/posts/"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a member wrote, before it becomes a post."""
+
+    text: str
+    title: str = ""
+    community: Community | None = None
+    reply_to: str | None = None  # URL of the post answered
+    licence: str | None = None  # SPDX id; None = the default; "none" = all rights reserved
+    attachments: tuple[Attachment, ...] = ()
+
+
+def default_licence(community: Community | None, author: Member) -> Licence | None:
+    """The licence a new post gets unless its author picks one: community's, then author's."""
+    if community is not None and community.default_license:
+        return optional_licence(community.default_license)
+    return optional_licence(author.default_license)
+
+
+async def find_by_url(tx: Tx, url: str) -> Post:
+    """A post known here by its id or page URL, or NotFound."""
+    url = url.strip()
+    post = await tx.session.scalar(select(Post).where((Post.uri == url) | (Post.url == url)))
+    if post is None and urlsplit(url).path.startswith(POST_PATH):
+        key = urlsplit(url).path[len(POST_PATH) :].strip("/")
+        if tx.settings.url(POST_PATH + key) == url.rstrip("/"):
+            post = await tx.session.scalar(select(Post).where(Post.key == key))
+    if post is None or post.deleted_at is not None:
+        raise NotFound(f"no post at {url} is known on this node")
+    return post
+
+
+async def get(tx: Tx, key: str) -> Post:
+    """The local or cached post with this public key, or NotFound."""
+    post = await tx.session.scalar(select(Post).where(Post.key == key))
+    if post is None or post.deleted_at is not None:
+        raise NotFound("this post does not exist or was deleted")
+    return post
+
+
+async def create(tx: Tx, author: Member, draft: Draft) -> Post:
+    """Publish a post or reply; the licence is explicit, the community's or the author's."""
+    text = draft.text.strip()
+    if not text:
+        raise InvalidInput("a post needs some text")
+    if len(text) > tx.settings.limits.max_post_chars:
+        raise InvalidInput(f"posts are at most {tx.settings.limits.max_post_chars} characters")
+    title = " ".join(draft.title.split())
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(f"titles are at most {MAX_TITLE} characters")
+    if len(draft.attachments) > MAX_ATTACHMENTS:
+        raise InvalidInput(f"at most {MAX_ATTACHMENTS} files per post")
+    parent = await find_by_url(tx, draft.reply_to) if draft.reply_to else None
+    community = draft.community or (parent.community if parent else None)
+    if parent is not None and draft.community is not None and parent.community_id != community.id:
+        raise InvalidInput("a reply belongs to the community of the post it answers")
+    if community is not None and not await communities.may_post(tx, community, author):
+        raise Forbidden(f"{community.title} is closed: only approved members may post")
+    chosen = (
+        default_licence(community, author)
+        if draft.licence is None
+        else optional_licence(draft.licence)
+    )
+    key = secrets.token_hex(8)
+    uri = tx.settings.url(POST_PATH + key)
+    now = tx.now()
+    post = Post(
+        key=key,
+        uri=uri,
+        url=uri,
+        local=True,
+        author_id=author.actor_id,
+        community_id=community.id if community else None,
+        in_reply_to_id=parent.id if parent else None,
+        in_reply_to_uri=parent.uri if parent else None,
+        thread_id=(parent.thread_id or parent.id) if parent else None,
+        title=title,
+        source=text,
+        content_html=markdown_to_html(text),
+        license=chosen.spdx_id if chosen else None,
+        visibility="public",
+        published_at=now,
+    )
+    tx.session.add(post)
+    await tx.session.flush()
+    for attachment in draft.attachments:
+        if attachment.author_id != author.actor_id or attachment.post_id is not None:
+            raise Forbidden("a post can only include its author's own, unused uploads")
+        attachment.post_id = post.id
+    await tx.session.refresh(post, ["attachments", "author", "community"])
+    return post
+
+
+@dataclass
+class Thread:
+    """A first post and every reply under it, oldest first."""
+
+    root: Post
+    replies: list[Post]
+
+
+async def thread(tx: Tx, post: Post) -> Thread:
+    """The whole thread a post belongs to."""
+    root_id = post.thread_id or post.id
+    root = await tx.session.get(Post, root_id) or post
+    replies = list(
+        await tx.session.scalars(
+            select(Post)
+            .where(Post.thread_id == root.id, Post.deleted_at.is_(None))
+            .order_by(Post.published_at, Post.id)
+        )
+    )
+    return Thread(root=root, replies=replies)
+
+
+async def by_author(tx: Tx, author: Actor, limit: int = 50) -> list[Post]:
+    """An actor's latest posts and replies."""
+    return list(
+        await tx.session.scalars(
+            select(Post)
+            .where(Post.author_id == author.id, Post.deleted_at.is_(None))
+            .order_by(Post.published_at.desc(), Post.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+async def latest(tx: Tx, limit: int = 30) -> list[Post]:
+    """The node's latest public threads, for the front page."""
+    return list(
+        await tx.session.scalars(
+            select(Post)
+            .where(
+                Post.local.is_(True),
+                Post.in_reply_to_id.is_(None),
+                Post.deleted_at.is_(None),
+                Post.visibility == "public",
+            )
+            .order_by(Post.published_at.desc(), Post.id.desc())
+            .limit(limit)
+        )
+    )
