@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from collections.abc import Callable, Mapping
@@ -148,7 +149,7 @@ def sign(
         # without the @context that was only borrowed for hashing.
         proof.pop("@context", None)
     proof["proofValue"] = encode_multibase(signature)
-    return {**document, "proof": proof}
+    return copy.deepcopy({**document, "proof": proof})
 
 
 def verify(

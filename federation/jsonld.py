@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,24 +90,30 @@ def check_bounds(
             stack.extend((child, depth + 1) for child in children)
 
 
-def _pyld_reason(exc: pyld_jsonld.JsonLdError) -> JsonLdError:
-    """Turn a pyld error into ours, surfacing our own loader's refusal when it is the cause."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, JsonLdError):
-            return cause
-        cause = cause.__cause__
-    code = f" ({exc.code})" if exc.code else ""
-    return JsonLdError(f"JSON-LD processing failed: {exc.args[0]}{code}")
+@contextmanager
+def _pyld_errors() -> Iterator[None]:
+    """Turn pyld failures into JsonLdError, surfacing our loader's refusal when it is the cause."""
+    try:
+        yield
+    except pyld_jsonld.JsonLdError as exc:
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, JsonLdError):
+                raise cause from exc
+            cause = cause.__cause__
+        code = f" ({exc.code})" if exc.code else ""
+        raise JsonLdError(f"JSON-LD processing failed: {exc.args[0]}{code}") from exc
+    except (KeyError, IndexError, TypeError, ValueError, RecursionError) as exc:
+        # pyld 3.3 has crash paths on odd but valid input (`"@vocab": null` with no @vocab set
+        # raises KeyError); inbound documents are untrusted, so report them as unprocessable.
+        raise JsonLdError(f"JSON-LD processor failed on this document: {exc!r}") from exc
 
 
 def expand(document: Mapping[str, Any], loader: StaticDocumentLoader | None = None) -> list[Any]:
     """Expand a JSON-LD document offline with the bundled contexts."""
     options = {"documentLoader": loader or StaticDocumentLoader()}
-    try:
+    with _pyld_errors():
         result: list[Any] = pyld_jsonld.expand(dict(document), options)
-    except pyld_jsonld.JsonLdError as exc:
-        raise _pyld_reason(exc) from exc
     return result
 
 
@@ -125,10 +132,8 @@ def canonicalize(
         "format": "application/n-quads",
         "documentLoader": loader or StaticDocumentLoader(),
     }
-    try:
+    with _pyld_errors():
         result: str = pyld_jsonld.normalize(dict(document), options)
-    except pyld_jsonld.JsonLdError as exc:
-        raise _pyld_reason(exc) from exc
     return result
 
 
@@ -141,10 +146,8 @@ def check_fully_defined(
     # resolved against pyld's made-up base http://example.org/base/.
     dropped: list[str | None] = []
     options = {"documentLoader": loader or StaticDocumentLoader(), "base": _SENTINEL_BASE}
-    try:
+    with _pyld_errors():
         expanded = pyld_jsonld.expand(dict(document), options, on_property_dropped=dropped.append)
-    except pyld_jsonld.JsonLdError as exc:
-        raise _pyld_reason(exc) from exc
     if dropped:
         # pyld reports a term that the context maps to null as None.
         names = ", ".join(sorted(repr(n) if n else "a term mapped to null" for n in dropped))
