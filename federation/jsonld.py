@@ -74,12 +74,7 @@ def check_bounds(
     document: Any, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
 ) -> None:
     """Raise JsonLdError if a document is larger than max_bytes or nests deeper than max_depth."""
-    try:
-        size = len(json.dumps(document, ensure_ascii=False).encode("utf-8"))
-    except (TypeError, ValueError) as exc:
-        raise JsonLdError(f"document is not JSON: {exc}") from exc
-    if size > max_bytes:
-        raise JsonLdError(f"document is {size} bytes, over the limit of {max_bytes}")
+    # Depth first, iteratively: json.dumps and pyld both recurse and would overflow the stack.
     stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:
         value, depth = stack.pop()
@@ -88,6 +83,12 @@ def check_bounds(
                 raise JsonLdError(f"document nests deeper than {max_depth} levels")
             children = value.values() if isinstance(value, dict) else value
             stack.extend((child, depth + 1) for child in children)
+    try:
+        size = len(json.dumps(document, ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError) as exc:
+        raise JsonLdError(f"document is not JSON: {exc}") from exc
+    if size > max_bytes:
+        raise JsonLdError(f"document is {size} bytes, over the limit of {max_bytes}")
 
 
 @contextmanager

@@ -161,6 +161,19 @@ def test_canonicalize_refuses_deep_nesting() -> None:
         canonicalize({"@context": AS2, **nested})
 
 
+def test_check_bounds_stops_nesting_too_deep_for_the_json_encoder() -> None:
+    nested: list[Any] = []
+    for _ in range(100_000):
+        nested = [nested]
+    with pytest.raises(JsonLdError, match="deeper than 32"):
+        check_bounds({"a": nested})
+
+
+def test_check_bounds_rejects_values_that_are_not_json() -> None:
+    with pytest.raises(JsonLdError, match="not JSON"):
+        check_bounds({"when": object()})
+
+
 def test_check_bounds_accepts_document_within_limits() -> None:
     check_bounds(note(), max_bytes=1024, max_depth=2)
     with pytest.raises(JsonLdError, match="deeper than 1"):
