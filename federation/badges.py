@@ -14,12 +14,12 @@ from federation.status_list import CREDENTIALS_V2, StatusEntry, StatusListError,
 # https://www.imsglobal.org/spec/ob/v3p0/ ; the context is bundled in federation/contexts/.
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 CONTEXTS = [CREDENTIALS_V2, OB_CONTEXT]
-# Later 3.0.x contexts only add terms; a verifier still needs the exact one bundled.
+# Reading accepts any 3.0.x context; verifying a proof needs that exact context bundled.
 _OB_CONTEXT_FAMILY = re.compile(
     r"https://purl\.imsglobal\.org/spec/ob/v3p0/context-3\.0\.\d+\.json"
 )
 
-# OB 3.0 AchievementType enumeration (§B.2.1); extensions are "ext:" followed by a name.
+# The OB 3.0 AchievementType enumeration; extension values are "ext:" followed by a name.
 ACHIEVEMENT_TYPES = frozenset(
     {
         "Achievement", "ApprenticeshipCertificate", "Assessment", "Assignment", "AssociateDegree",

@@ -50,8 +50,8 @@ def encode_bitstring(revoked_indices: set[int], size: int = MIN_ENTRIES) -> str:
         # "the first index ... is located at the left-most bit in the bitstring": index 0 is
         # the most significant bit of byte 0.
         bits[index // 8] |= 0x80 >> (index % 8)
-    # GZIP (RFC 1952) through zlib at its default level, as the spec's reference implementation
-    # (pako) does, so an empty list encodes to the spec's own example value.
+    # GZIP (RFC 1952) through zlib at its default level: an empty list then encodes to the
+    # spec's example encodedList byte for byte.
     compressor = zlib.compressobj(wbits=31)
     compressed = compressor.compress(bytes(bits)) + compressor.flush()
     # encodedList is "Multibase-encoded base64url (with no padding)": multibase prefix 'u'.
