@@ -116,7 +116,10 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
             f"no {', '.join(missing)} configured: run 'guildhall init' or set "
             + ", ".join(f"GUILDHALL_{key.upper()}" for key in missing)
         )
-    limits = Limits(**values.pop("limits", {})) if "limits" in values else Limits()
+    try:
+        limits = Limits(**values.pop("limits", {}))
+    except TypeError as exc:
+        raise ConfigurationError(f"unknown or malformed [limits] in {path}: {exc}") from exc
     known = {"base_url", "database_url", "secret", "dev", "media_dir", "name"}
     unknown = set(values) - known
     if unknown:
