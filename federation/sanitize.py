@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 
 import nh3
 
-# Mastodon's Sanitize::Config::MASTODON_STRICT (app/lib/sanitize_config.rb, 4.3): the inline
-# and block elements a post may carry. Later Mastodon versions add `s` and ruby annotations;
-# the design keeps this set.
+# Mastodon's Sanitize::Config::MASTODON_STRICT (app/lib/sanitize_config.rb, 4.x): the inline
+# and block elements a post may carry. Mastodon main also keeps `s`, ruby annotations and
+# `p class="quote-inline"`; the design keeps this set.
 ALLOWED_TAGS = frozenset(
     {"p", "br", "span", "a", "del", "pre", "blockquote", "code", "b", "strong", "u", "i", "em",
      "ul", "ol", "li"}
@@ -26,7 +26,8 @@ ALLOWED_ATTRIBUTES = {
 LINK_SCHEMES = frozenset(
     {"http", "https", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", "xmpp", "magnet", "gemini"}
 )
-# MASTODON_STRICT's add_attributes for `a`: every link opens a new tab and passes no authority.
+# MASTODON_STRICT's add_attributes for `a` (main; 4.0-4.3 also added "noreferrer"): every link
+# opens a new tab and passes no ranking or window authority, whatever rel/target it came with.
 LINK_REL = "nofollow noopener"
 LINK_TARGET = "_blank"
 # Mastodon's UNSUPPORTED_ELEMENTS_TRANSFORMER renders a heading as <p><strong>…</strong></p>.
