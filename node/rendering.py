@@ -46,6 +46,8 @@ def markdown_to_html(source: str) -> str:
     """Sanitised HTML for a member's Markdown (headings start at h2 below the page's h1)."""
     html = _parser().render(source)
     html = html.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
+    # markdown-it writes ~~text~~ as <s>; Mastodon's sanitiser (and ours) keep <del>.
+    html = html.replace("<s>", "<del>").replace("</s>", "</del>")
     return sanitize_local(html)
 
 
