@@ -1,0 +1,78 @@
+"""Community pages: the commons, joining and leaving, approving members and setting roles."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from node import communities, members
+from web.security import checked_form, require_member
+from web.units import redirect, unit
+
+
+async def commons_page(request: Request) -> Response:
+    async with unit(request) as (tx, viewer):
+        community = await communities.get(tx, request.path_params["name"])
+        commons = await communities.commons(tx, community)
+        mine = await communities.membership(tx, community, viewer.actor) if viewer else None
+        steward = await communities.can_steward(tx, community, viewer) if viewer else False
+        may_post = await communities.may_post(tx, community, viewer) if viewer else False
+        return request.app.state.pages.render(
+            request,
+            "community.html",
+            {
+                "commons": commons,
+                "community": community,
+                "mine": mine,
+                "is_steward": steward,
+                "may_post": may_post,
+            },
+        )
+
+
+async def join_submit(request: Request) -> Response:
+    await checked_form(request)
+    async with unit(request) as (tx, _viewer):
+        viewer = await require_member(request, tx)
+        community = await communities.get(tx, request.path_params["name"])
+        record = await communities.join(tx, community, viewer)
+        message = (
+            "Your request to join has been sent to the stewards."
+            if record.state == "pending"
+            else f"Welcome to {community.title}!"
+        )
+    return redirect(f"/communities/{community.actor.name}", message, request)
+
+
+async def leave_submit(request: Request) -> Response:
+    await checked_form(request)
+    async with unit(request) as (tx, _viewer):
+        viewer = await require_member(request, tx)
+        community = await communities.get(tx, request.path_params["name"])
+        await communities.leave(tx, community, viewer)
+    return redirect(f"/communities/{community.actor.name}", "You left the community.", request)
+
+
+async def member_role_submit(request: Request) -> Response:
+    form = await checked_form(request)
+    async with unit(request) as (tx, _viewer):
+        viewer = await require_member(request, tx)
+        community = await communities.get(tx, request.path_params["name"])
+        member = await members.get(tx, request.path_params["member"])
+        if form.get("action") == "approve":
+            await communities.approve(tx, viewer, community, member)
+            message = f"{member.actor.label} is now a member."
+        else:
+            role = str(form.get("role", ""))
+            await communities.set_member_role(tx, viewer, community, member, role)
+            message = f"{member.actor.label} is now {role}."
+    return redirect(f"/communities/{community.actor.name}#members", message, request)
+
+
+routes = [
+    Route("/communities/{name}", commons_page, methods=["GET"]),
+    Route("/communities/{name}/join", join_submit, methods=["POST"]),
+    Route("/communities/{name}/leave", leave_submit, methods=["POST"]),
+    Route("/communities/{name}/members/{member}", member_role_submit, methods=["POST"]),
+]

@@ -1,0 +1,22 @@
+"""The front page and the directory of communities."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from node import communities, posts
+from web.units import unit
+
+
+async def home(request: Request) -> Response:
+    async with unit(request) as (tx, _viewer):
+        return request.app.state.pages.render(
+            request,
+            "home.html",
+            {"communities": await communities.listing(tx), "latest": await posts.latest(tx)},
+        )
+
+
+routes = [Route("/", home, methods=["GET"])]

@@ -1,0 +1,140 @@
+"""Threads, replies and the compose form with its licence picker and file attachments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from node import communities, media, posts
+from node.errors import GuildhallError, NotSignedIn
+from node.runtime import Tx
+from web.security import checked_form, require_member
+from web.units import redirect, unit
+
+FORM_LIMITS = {"max_files": posts.MAX_ATTACHMENTS, "max_fields": 40}
+
+
+async def thread_page(request: Request) -> Response:
+    async with unit(request) as (tx, viewer):
+        post = await posts.get(tx, request.path_params["key"])
+        thread = await posts.thread(tx, post)
+        community = thread.root.community
+        may_reply = viewer is not None and (
+            community is None or await communities.may_post(tx, community, viewer)
+        )
+        return request.app.state.pages.render(
+            request,
+            "thread.html",
+            {"thread": thread, "focus": post, "community": community, "may_reply": may_reply},
+        )
+
+
+async def _attachments(tx: Tx, viewer: Any, form: FormData) -> tuple[Any, ...]:
+    stored = []
+    files = form.getlist("file")
+    alts = form.getlist("file_alt")
+    licences = form.getlist("file_licence")
+    for index, upload in enumerate(files):
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            continue
+        limit = tx.settings.limits.max_upload_bytes
+        data = await upload.read(limit + 1)
+        chosen = str(licences[index]) if index < len(licences) else ""
+        stored.append(
+            await media.store(
+                tx,
+                viewer.actor,
+                upload.filename,
+                data,
+                alt_text=str(alts[index]) if index < len(alts) else "",
+                licence=chosen or None,
+            )
+        )
+    return tuple(stored)
+
+
+def _licence_choice(form: FormData) -> str | None:
+    value = str(form.get("licence", "default"))
+    return None if value == "default" else value
+
+
+async def compose_page(request: Request) -> Response:
+    async with unit(request) as (tx, viewer):
+        if viewer is None:
+            raise NotSignedIn("sign in to write a post")
+        community = await communities.get(tx, request.path_params["name"])
+        default = posts.default_licence(community, viewer)
+        return request.app.state.pages.render(
+            request,
+            "compose.html",
+            {"community": community, "default_licence": default, "values": {}},
+        )
+
+
+async def compose_submit(request: Request) -> Response:
+    form = await checked_form(request, **FORM_LIMITS)
+    try:
+        async with unit(request) as (tx, viewer):
+            viewer = await require_member(request, tx)
+            community = await communities.get(tx, request.path_params["name"])
+            attachments = await _attachments(tx, viewer, form)
+            post = await posts.create(
+                tx,
+                viewer,
+                posts.Draft(
+                    text=str(form.get("text", "")),
+                    title=str(form.get("title", "")),
+                    community=community,
+                    licence=_licence_choice(form),
+                    attachments=attachments,
+                ),
+            )
+    except NotSignedIn:
+        raise
+    except GuildhallError as exc:
+        async with unit(request) as (tx, viewer):
+            community = await communities.get(tx, request.path_params["name"])
+            default = posts.default_licence(community, viewer) if viewer else None
+            return request.app.state.pages.render(
+                request,
+                "compose.html",
+                {
+                    "community": community,
+                    "default_licence": default,
+                    "error": exc.reason,
+                    "values": {k: str(form.get(k, "")) for k in ("title", "text", "licence")},
+                },
+                status_code=400,
+            )
+    return redirect(f"/posts/{post.key}", "Your post is published.", request)
+
+
+async def reply_submit(request: Request) -> Response:
+    form = await checked_form(request, **FORM_LIMITS)
+    async with unit(request) as (tx, viewer):
+        viewer = await require_member(request, tx)
+        parent = await posts.get(tx, request.path_params["key"])
+        attachments = await _attachments(tx, viewer, form)
+        reply = await posts.create(
+            tx,
+            viewer,
+            posts.Draft(
+                text=str(form.get("text", "")),
+                reply_to=parent.uri,
+                licence=_licence_choice(form),
+                attachments=attachments,
+            ),
+        )
+    return redirect(f"/posts/{reply.key}#post-{reply.key}", "Your reply is published.", request)
+
+
+routes = [
+    Route("/posts/{key}", thread_page, methods=["GET"]),
+    Route("/posts/{key}/reply", reply_submit, methods=["POST"]),
+    Route("/communities/{name}/compose", compose_page, methods=["GET"]),
+    Route("/communities/{name}/compose", compose_submit, methods=["POST"]),
+]

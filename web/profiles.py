@@ -1,0 +1,53 @@
+"""Member profiles: bio, links, default licence and their posts; editing one's own profile."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from node import members, posts
+from node.members import MAX_PROFILE_LINKS
+from web.security import checked_form, require_member
+from web.units import redirect, unit
+
+
+async def profile_page(request: Request) -> Response:
+    async with unit(request) as (tx, _viewer):
+        member = await members.get(tx, request.path_params["name"])
+        authored = await posts.by_author(tx, member.actor)
+        return request.app.state.pages.render(
+            request, "profile.html", {"member": member, "posts": authored}
+        )
+
+
+async def edit_page(request: Request) -> Response:
+    async with unit(request) as (tx, _viewer):
+        viewer = await require_member(request, tx)
+        return request.app.state.pages.render(
+            request, "profile_edit.html", {"member": viewer, "link_slots": MAX_PROFILE_LINKS}
+        )
+
+
+async def edit_submit(request: Request) -> Response:
+    form = await checked_form(request)
+    labels, urls = form.getlist("link_label"), form.getlist("link_url")
+    async with unit(request) as (tx, _viewer):
+        viewer = await require_member(request, tx)
+        await members.update_profile(
+            tx,
+            viewer,
+            display_name=str(form.get("display_name", "")),
+            bio=str(form.get("bio", "")),
+            default_license=str(form.get("default_licence", "")) or None,
+            links=[(str(label), str(url)) for label, url in zip(labels, urls, strict=False)],
+        )
+        name = viewer.actor.name
+    return redirect(f"/members/{name}", "Your profile is saved.", request)
+
+
+routes = [
+    Route("/members/{name}", profile_page, methods=["GET"]),
+    Route("/account/profile", edit_page, methods=["GET"]),
+    Route("/account/profile", edit_submit, methods=["POST"]),
+]
