@@ -38,11 +38,13 @@ async def add(
     check_role(role)
     if len(display_name) > 100:
         raise InvalidInput("display names are at most 100 characters")
+    # Hashed before the actor exists, so a refused password leaves no actor in the transaction.
+    password_hash = hash_password(password) if password is not None else None
     actor = await actors.create_local(tx, "person", name, display_name)
     member = Member(
         actor=actor,
         role=role,
-        password_hash=hash_password(password) if password is not None else None,
+        password_hash=password_hash,
         bio_source="",
         profile_links=[],
         created_at=tx.now(),
