@@ -182,6 +182,13 @@ def test_sign_replaces_a_stale_digest() -> None:
     assert headers["Digest"] == f"SHA-256={_sha256(ACTIVITY)}"
 
 
+def test_sign_replaces_a_stale_signature() -> None:
+    first = _signed_post(now=NOW - timedelta(minutes=10))
+    again = sign_request("POST", INBOX, first, ACTIVITY, KEY_ID, OUR_KEY, NOW)
+    assert [name for name in again if name.lower() == "signature"] == ["Signature"]
+    _check("POST", "/users/bob/inbox", again, ACTIVITY)
+
+
 def test_sign_refuses_a_naive_clock() -> None:
     with pytest.raises(ValueError):
         sign_request("GET", INBOX, {}, None, KEY_ID, OUR_KEY, datetime(2023, 12, 20))
@@ -269,7 +276,7 @@ def test_rfc9421_expires_parameter_is_honoured() -> None:
         parse_signature_request("POST", vector["path"], headers, body, later)
 
 
-def test_rfc9421_ed25519_key_refuses_an_rsa_algorithm() -> None:
+def test_key_type_must_match_the_declared_algorithm() -> None:
     headers, vector = _rfc_request("4.3-proxy_sig")
     signed = read_signed_request("POST", vector["path"], headers)
     with pytest.raises(SignatureError, match="does not match algorithm"):
@@ -432,7 +439,7 @@ def test_small_rsa_keys_are_refused() -> None:
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     headers = sign_request("POST", INBOX, {}, ACTIVITY, KEY_ID, small, NOW)
     signed = parse_signature_request("POST", "/users/bob/inbox", headers, ACTIVITY, NOW)
-    with pytest.raises(SignatureError, match="too small"):
+    with pytest.raises(SignatureError, match="1024 bits are not accepted"):
         verify(signed, small.public_key())
 
 
