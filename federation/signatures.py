@@ -401,7 +401,7 @@ def _read_rfc9421(
     lines: list[str] = []
     for item in member:
         name = item.value
-        if not isinstance(name, str):
+        if type(name) is not str:  # RFC 9421 §2: component identifiers are sf-strings
             raise SignatureError("covered components must be strings")
         if item.params:
             raise SignatureError(f"component parameters on {name!r} are not supported")
