@@ -198,9 +198,10 @@ def parse_signature_request(
     scheme: str = "https",
 ) -> SignedRequest:
     """Parse an inbound request's signature and apply Mastodon's rules, before any key fetch."""
-    signed = read_signed_request(method, path_with_query, headers, scheme=scheme)
+    fields = _fields(headers)
+    signed = read_signed_request(method, path_with_query, fields, scheme=scheme)
     _require_strength(signed, method, body)
-    _check_body_digest(signed, _fields(headers), body)
+    _check_body_digest(signed, fields, body)
     _check_clock(signed, now)
     return signed
 

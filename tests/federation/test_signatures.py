@@ -496,7 +496,7 @@ def test_repeated_fields_are_joined() -> None:
     )
     pairs = [(name, value) for name, value in headers.items() if name != "Accept"]
     pairs += [("Accept", "application/activity+json"), ("accept", " text/html ")]
-    signed = parse_signature_request("GET", "/users/bob/inbox", pairs, b"", NOW)
+    signed = parse_signature_request("GET", "/users/bob/inbox", iter(pairs), b"", NOW)
     verify(signed, OUR_KEY.public_key())
 
 
