@@ -18,6 +18,12 @@ SIGN_IN_LINK_LIFETIME = timedelta(hours=24)
 SIGN_IN_LINK_PATH = "/sign-in/link/"
 
 
+def _name_subject(name: str) -> str:
+    # Normalised as authenticate() does, or "@Alice" and " alice" would each get fresh attempts;
+    # cut to fit the column (real names are far shorter) so a pasted essay is counted, not a 500.
+    return "name:" + name.strip().lstrip("@").lower()[:200]
+
+
 async def _check_throttle(tx: Tx, subjects: list[str]) -> None:
     limits = tx.settings.limits
     since = tx.now() - timedelta(seconds=limits.sign_in_window_seconds)
@@ -36,7 +42,7 @@ async def _check_throttle(tx: Tx, subjects: list[str]) -> None:
 
 async def record_failure(tx: Tx, name: str, address: str) -> None:
     """Count a failed sign-in against the account name and the client address."""
-    for subject in (f"name:{name.lower()}", f"addr:{address}"):
+    for subject in (_name_subject(name), f"addr:{address}"):
         tx.session.add(LoginAttempt(subject=subject, attempted_at=tx.now()))
 
 
@@ -46,7 +52,7 @@ async def authenticate(tx: Tx, name: str, password: str, address: str) -> Member
     The caller records a failure in its own transaction so that it survives this one's outcome.
     """
     name = name.strip().lstrip("@").lower()
-    await _check_throttle(tx, [f"name:{name}", f"addr:{address}"])
+    await _check_throttle(tx, [_name_subject(name), f"addr:{address}"])
     try:
         member = await members.get(tx, name)
     except NotFound:
@@ -54,7 +60,9 @@ async def authenticate(tx: Tx, name: str, password: str, address: str) -> Member
         return None
     if not password_matches(member.password_hash, password):
         return None
-    await tx.session.execute(delete(LoginAttempt).where(LoginAttempt.subject == f"name:{name}"))
+    await tx.session.execute(
+        delete(LoginAttempt).where(LoginAttempt.subject == _name_subject(name))
+    )
     return member
 
 
