@@ -72,6 +72,10 @@ async def create(tx: Tx, author: Member, draft: Draft) -> Post:
         raise InvalidInput(f"titles are at most {MAX_TITLE} characters")
     if len(draft.attachments) > MAX_ATTACHMENTS:
         raise InvalidInput(f"at most {MAX_ATTACHMENTS} files per post")
+    # Checked before anything is written, so a refusal leaves no half-made post behind.
+    for attachment in draft.attachments:
+        if attachment.author_id != author.actor_id or attachment.post_id is not None:
+            raise Forbidden("a post can only include its author's own, unused uploads")
     parent = await find_by_url(tx, draft.reply_to) if draft.reply_to else None
     community = draft.community or (parent.community if parent else None)
     if parent is not None and draft.community is not None and parent.community_id != community.id:
@@ -106,8 +110,6 @@ async def create(tx: Tx, author: Member, draft: Draft) -> Post:
     tx.session.add(post)
     await tx.session.flush()
     for attachment in draft.attachments:
-        if attachment.author_id != author.actor_id or attachment.post_id is not None:
-            raise Forbidden("a post can only include its author's own, unused uploads")
         attachment.post_id = post.id
     await tx.session.refresh(post, ["attachments", "author", "community"])
     return post
