@@ -39,7 +39,11 @@ MAX_ALT_TEXT = 1500
 
 def _safe_file_name(name: str) -> str:
     base = PurePath(name.replace("\\", "/")).name.strip()
-    cleaned = "".join(c for c in base if c.isprintable() and c not in '"<>|:*?/')[:120]
+    cleaned = "".join(c for c in base if c.isprintable() and c not in '"<>|:*?/')
+    if len(cleaned) > 120:
+        # Shorten the stem, not the extension: the extension decides how the bytes are checked.
+        suffix = PurePath(cleaned).suffix[:16]
+        cleaned = cleaned[: 120 - len(suffix)] + suffix
     if not cleaned or cleaned.startswith("."):
         raise InvalidInput("the file needs a name with an extension, such as worksheet.pdf")
     return cleaned
