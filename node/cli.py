@@ -5,13 +5,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from node import actors, auth, communities, members, posts, settings
+from node import (
+    actors,
+    auth,
+    communities,
+    follows,
+    members,
+    posts,
+    remote_actors,
+    settings,
+    worker,
+)
 from node.errors import ConfigurationError, GuildhallError
 from node.runtime import Tx, open_node
 from storage.database import create_engine
@@ -91,6 +102,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
     )
     return 0
+
+
+async def cmd_worker(args: argparse.Namespace) -> int:
+    node = await open_node(settings.load(_config_path(args)))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"Worker running for {node.settings.base_url}; stop with Ctrl-C.")
+    try:
+        await worker.run_until_stopped(node, stop)
+    finally:
+        await node.close()
+    return 0
+
+
+async def cmd_follow(args: argparse.Namespace) -> int:
+    async def work(tx: Tx) -> None:
+        member = await members.get(tx, args.as_member)
+        target = await remote_actors.lookup(tx, args.target)
+        record = await follows.follow(tx, member.actor, target)
+        state = "following" if record.state == "accepted" else "asked to follow"
+        print(f"{member.actor.name} {state} {target.handle} ({target.uri})")
+
+    return await _with_node(args, work)
 
 
 async def cmd_member_add(args: argparse.Namespace) -> int:
@@ -206,6 +242,14 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="run web requests only")
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(run=cmd_serve)
+
+    commands.add_parser("worker", help="run only the background worker").set_defaults(
+        run=cmd_worker
+    )
+    follow = commands.add_parser("follow", help="follow a person or community anywhere")
+    follow.add_argument("--as", dest="as_member", required=True, metavar="MEMBER")
+    follow.add_argument("target", metavar="HANDLE_OR_URL", help="@name@server.example or a URL")
+    follow.set_defaults(run=cmd_follow)
 
     db = commands.add_parser("db", help="database maintenance").add_subparsers(
         dest="db_command", required=True, metavar="ACTION"

@@ -10,8 +10,9 @@ import warnings
 from pathlib import Path, PurePath
 
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
 
-from node.errors import InvalidInput
+from node.errors import InvalidInput, NotFound
 from node.licences import optional_licence
 from node.runtime import Tx
 from storage.models import Actor, Attachment
@@ -140,3 +141,11 @@ def file_path(media_dir: Path, attachment: Attachment) -> Path | None:
     if attachment.storage_path is None:
         return None
     return media_dir / attachment.storage_path
+
+
+async def get(tx: Tx, key: str) -> Attachment:
+    """The attachment with this public key, or NotFound."""
+    attachment = await tx.session.scalar(select(Attachment).where(Attachment.key == key))
+    if attachment is None:
+        raise NotFound("no such file")
+    return attachment

@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from federation.client import SafeClient
 from node.errors import ConfigurationError
 from node.settings import Settings
 from storage.database import create_engine, session_factory
@@ -40,12 +42,19 @@ class Node:
     """Everything a running node owns; created by `open_node` and passed explicitly."""
 
     def __init__(
-        self, settings: Settings, engine: AsyncEngine, clock: Callable[[], datetime] = utcnow
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        clock: Callable[[], datetime] = utcnow,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.clock = clock
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        # One client per running node; redirects are followed by SafeClient, hop by hop.
+        self.http = http or httpx.AsyncClient(follow_redirects=False, timeout=10.0)
+        self.client = SafeClient(self.http, allow_private=settings.dev)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
@@ -54,12 +63,17 @@ class Node:
             yield Tx(self, session)
 
     async def close(self) -> None:
-        """Release database connections."""
+        """Release database connections and the HTTP client."""
+        await self.http.aclose()
         await self.engine.dispose()
 
 
 async def open_node(
-    settings: Settings, *, migrate: bool = False, clock: Callable[[], datetime] = utcnow
+    settings: Settings,
+    *,
+    migrate: bool = False,
+    clock: Callable[[], datetime] = utcnow,
+    http: httpx.AsyncClient | None = None,
 ) -> Node:
     """Connect to the database (migrating it when asked) and return the running node."""
     engine = create_engine(settings.database_url)
@@ -76,7 +90,7 @@ async def open_node(
     except BaseException:
         await engine.dispose()
         raise
-    return Node(settings, engine, clock)
+    return Node(settings, engine, clock, http)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,13 +1,16 @@
 """Posts (threads, replies) and the files attached to them."""
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.actors import Actor, Community
 from storage.base import Base
+
+if TYPE_CHECKING:
+    from storage.federation import Mention
 
 
 class Post(Base):
@@ -47,6 +50,7 @@ class Post(Base):
     attachments: Mapped[list["Attachment"]] = relationship(
         lazy="selectin", order_by="Attachment.id", back_populates="post"
     )
+    mentions: Mapped[list["Mention"]] = relationship(lazy="selectin")
 
 
 class Attachment(Base):

@@ -10,7 +10,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -27,7 +27,7 @@ TEST_SECRET = "test-secret-" + "x" * 40
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "database_url" in getattr(item, "fixturenames", ()):
+        if {"database_url", "make_database"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.database)
 
 
@@ -71,17 +71,30 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 
 @pytest.fixture
-def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database of its own for one test."""
-    if POSTGRES_URL:
-        name = f"guildhall_test_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_pg(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
-        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        path = tmp_path / "guildhall.db"
+def make_database(template_database: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """A factory of fresh, migrated databases (one per node), dropped after the test."""
+    created: list[str] = []
+
+    def make() -> str:
+        suffix = uuid.uuid4().hex[:12]
+        if POSTGRES_URL:
+            name = f"guildhall_test_{suffix}"
+            asyncio.run(_pg(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+            created.append(name)
+            return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        path = tmp_path / f"guildhall-{suffix}.db"
         shutil.copyfile(template_database, path)
-        yield f"sqlite+aiosqlite:///{path}"
+        return f"sqlite+aiosqlite:///{path}"
+
+    yield make
+    for name in created:
+        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def database_url(make_database: Callable[[], str]) -> str:
+    """A fresh, migrated database of its own for one test."""
+    return make_database()
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from node import settings as node_settings
+from node import worker
 from node.errors import (
     Conflict,
     Forbidden,
@@ -31,7 +34,7 @@ from node.errors import (
 )
 from node.runtime import Node, open_node
 from node.settings import Settings
-from web import accounts, admin, communities, files, home, posts, profiles
+from web import accounts, activitypub, admin, communities, files, home, posts, profiles
 from web.templating import Pages
 from web.units import redirect, unit
 
@@ -100,9 +103,17 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return await _error_page(request, reason.get(exc.status_code, exc.detail), exc.status_code)
 
 
-def create_app(settings: Settings | None = None, node: Node | None = None) -> Starlette:
-    """The web application; it opens (and later closes) its own node unless given a running one."""
+def create_app(
+    settings: Settings | None = None, node: Node | None = None, run_worker: bool | None = None
+) -> Starlette:
+    """The web application; it opens (and later closes) its own node unless given a running one.
+
+    With `run_worker` (default: the GUILDHALL_WORKER variable `guildhall serve` sets) the
+    background worker runs in the same process.
+    """
     config = node.settings if node is not None else (settings or node_settings.load())
+    if run_worker is None:
+        run_worker = os.environ.get("GUILDHALL_WORKER", "0") == "1"
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -111,10 +122,15 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> St
             return
         running = await open_node(config)
         app.state.node = running
-        log.info("Guildhall serving %s", config.base_url)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run_until_stopped(running, stop)) if run_worker else None
+        log.info("Guildhall serving %s (worker: %s)", config.base_url, bool(run_worker))
         try:
             yield
         finally:
+            stop.set()
+            if task is not None:
+                await task
             await running.close()
 
     session_key = hashlib.sha256(b"guildhall session\0" + config.secret.encode()).hexdigest()
@@ -127,6 +143,7 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> St
             *profiles.routes,
             *admin.routes,
             *files.routes,
+            *activitypub.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[

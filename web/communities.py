@@ -7,11 +7,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from node import communities, members
+from web.activitypub import local_actor_json, wants_json
 from web.security import checked_form, require_member
 from web.units import redirect, unit
 
 
 async def commons_page(request: Request) -> Response:
+    if wants_json(request):
+        return await local_actor_json(request, request.path_params["name"])
     async with unit(request) as (tx, viewer):
         community = await communities.get(tx, request.path_params["name"])
         commons = await communities.commons(tx, community)

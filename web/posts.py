@@ -12,6 +12,7 @@ from starlette.routing import Route
 from node import communities, media, posts
 from node.errors import GuildhallError, NotSignedIn
 from node.runtime import Tx
+from web.activitypub import post_json, wants_json
 from web.security import checked_form, require_member
 from web.units import redirect, unit
 
@@ -19,6 +20,8 @@ FORM_LIMITS = {"max_files": posts.MAX_ATTACHMENTS, "max_fields": 40}
 
 
 async def thread_page(request: Request) -> Response:
+    if wants_json(request):
+        return await post_json(request, request.path_params["key"])
     async with unit(request) as (tx, viewer):
         post = await posts.get(tx, request.path_params["key"])
         thread = await posts.thread(tx, post)

@@ -8,11 +8,14 @@ from starlette.routing import Route
 
 from node import members, posts
 from node.members import MAX_PROFILE_LINKS
+from web.activitypub import local_actor_json, wants_json
 from web.security import checked_form, require_member
 from web.units import redirect, unit
 
 
 async def profile_page(request: Request) -> Response:
+    if wants_json(request):
+        return await local_actor_json(request, request.path_params["name"])
     async with unit(request) as (tx, _viewer):
         member = await members.get(tx, request.path_params["name"])
         authored = await posts.by_author(tx, member.actor)
