@@ -12,8 +12,8 @@ from sqlalchemy import select
 from node import auth, members, passwords
 from node.errors import InvalidInput, TooManyAttempts
 from node.passwords import password_matches
-from node.runtime import Node
-from node.settings import Limits
+from node.runtime import Node, open_node
+from node.settings import Limits, Settings
 from storage.models import Member, SignInToken
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -43,9 +43,11 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def timed(node: Node, clock: Clock) -> AsyncIterator[Node]:
-    """The test's node, on a clock the test controls."""
-    yield Node(node.settings, node.engine, clock)
+async def timed(settings: Settings, clock: Clock) -> AsyncIterator[Node]:
+    """A node on the test's database and on a clock the test controls."""
+    running = await open_node(settings, clock=clock)
+    yield running
+    await running.close()
 
 
 @pytest.fixture
@@ -130,13 +132,16 @@ async def test_throttling_ends_with_the_window(timed: Node, clock: Clock, alice:
     assert await _sign_in(timed, "alice", PASSWORD) is not None
 
 
-async def test_limits_come_from_the_settings(node: Node, clock: Clock) -> None:
-    strict = Node(replace(node.settings, limits=Limits(sign_in_attempts=1)), node.engine, clock)
-    async with strict.transaction() as tx:
-        await members.add(tx, "bob")
-    await _fail(strict, "bob", ADDRESS, 1)
-    with pytest.raises(TooManyAttempts):
-        await _sign_in(strict, "bob", "whatever password")
+async def test_limits_come_from_the_settings(settings: Settings) -> None:
+    strict = await open_node(replace(settings, limits=Limits(sign_in_attempts=1)))
+    try:
+        async with strict.transaction() as tx:
+            await members.add(tx, "bob")
+        await _fail(strict, "bob", ADDRESS, 1)
+        with pytest.raises(TooManyAttempts):
+            await _sign_in(strict, "bob", "whatever password")
+    finally:
+        await strict.close()
 
 
 async def test_signing_in_clears_the_names_failures(timed: Node, alice: Member) -> None:

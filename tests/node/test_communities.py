@@ -7,7 +7,8 @@ import pytest
 
 from node import communities, members, posts
 from node.errors import Conflict, Forbidden, InvalidInput, NotFound
-from node.runtime import Node
+from node.runtime import Node, open_node
+from node.settings import Settings
 from storage.models import Community, Member
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -29,9 +30,11 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def timed(node: Node, clock: Clock) -> AsyncIterator[Node]:
-    """The test's node, on a clock the test controls."""
-    yield Node(node.settings, node.engine, clock)
+async def timed(settings: Settings, clock: Clock) -> AsyncIterator[Node]:
+    """A node on the test's database and on a clock the test controls."""
+    running = await open_node(settings, clock=clock)
+    yield running
+    await running.close()
 
 
 async def test_a_community_is_a_group_actor(timed: Node) -> None:

@@ -12,8 +12,8 @@ from PIL import Image
 
 from node import media, members
 from node.errors import InvalidInput
-from node.runtime import Node
-from node.settings import Limits
+from node.runtime import Node, open_node
+from node.settings import Limits, Settings
 from storage.models import Attachment, Member
 
 
@@ -164,22 +164,23 @@ async def test_a_large_but_sane_image_is_accepted(node: Node, alice: Member) -> 
     assert (stored.width, stored.height) == (4000, 3000)
 
 
-async def test_size_limits(node: Node) -> None:
-    small = Node(
-        replace(node.settings, limits=Limits(max_upload_bytes=2 * 1024 * 1024)), node.engine
-    )
-    async with small.transaction() as tx:
-        alice = await members.add(tx, "alice")
-        limit = small.settings.limits.max_upload_bytes
-        stored = await media.store(tx, alice.actor, "big.txt", b"a" * limit)
-        assert stored.size_bytes == limit
-        with pytest.raises(InvalidInput) as raised:
-            await media.store(tx, alice.actor, "bigger.txt", b"a" * (limit + 1))
-        assert "at most 2 MB" in raised.value.reason
-        with pytest.raises(InvalidInput) as raised:
-            await media.store(tx, alice.actor, "empty.txt", b"")
-        assert "empty" in raised.value.reason
-    assert len(_files(small.settings.media_dir)) == 1
+async def test_size_limits(settings: Settings) -> None:
+    small = await open_node(replace(settings, limits=Limits(max_upload_bytes=2 * 1024 * 1024)))
+    try:
+        async with small.transaction() as tx:
+            alice = await members.add(tx, "alice")
+            limit = small.settings.limits.max_upload_bytes
+            stored = await media.store(tx, alice.actor, "big.txt", b"a" * limit)
+            assert stored.size_bytes == limit
+            with pytest.raises(InvalidInput) as raised:
+                await media.store(tx, alice.actor, "bigger.txt", b"a" * (limit + 1))
+            assert "at most 2 MB" in raised.value.reason
+            with pytest.raises(InvalidInput) as raised:
+                await media.store(tx, alice.actor, "empty.txt", b"")
+            assert "empty" in raised.value.reason
+    finally:
+        await small.close()
+    assert len(_files(settings.media_dir)) == 1
 
 
 async def test_alt_text_and_licence_are_checked(node: Node, alice: Member) -> None:

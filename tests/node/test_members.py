@@ -1,5 +1,6 @@
 """Members: accounts with an actor and keys, one name space with communities, roles, profiles."""
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,7 +9,8 @@ from node import communities, members
 from node.errors import Conflict, Forbidden, InvalidInput, NotFound
 from node.keys import Sealer, ed25519_private_key, rsa_private_key
 from node.passwords import password_matches
-from node.runtime import Node
+from node.runtime import Node, open_node
+from node.settings import Settings
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -21,6 +23,19 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def timed(settings: Settings, clock: Clock) -> AsyncIterator[Node]:
+    """A node on the test's database and on a clock the test controls."""
+    running = await open_node(settings, clock=clock)
+    yield running
+    await running.close()
 
 
 async def test_a_member_has_a_local_person_actor_with_keys(node: Node) -> None:
@@ -110,9 +125,7 @@ async def test_bad_roles_display_names_and_passwords_are_refused(node: Node) -> 
         assert await members.count(tx) == 1
 
 
-async def test_listing_is_newest_first(node: Node) -> None:
-    clock = Clock()
-    timed = Node(node.settings, node.engine, clock)
+async def test_listing_is_newest_first(timed: Node, clock: Clock) -> None:
     for name in ("first", "second", "third"):
         async with timed.transaction() as tx:
             member = await members.add(tx, name)
@@ -159,9 +172,7 @@ async def test_only_administrators_set_roles(node: Node) -> None:
         assert (await members.get(tx, "bob")).role == "member"
 
 
-async def test_profile_update(node: Node) -> None:
-    clock = Clock()
-    timed = Node(node.settings, node.engine, clock)
+async def test_profile_update(timed: Node, clock: Clock) -> None:
     async with timed.transaction() as tx:
         member = await members.add(tx, "alice")
     clock.now += timedelta(hours=1)

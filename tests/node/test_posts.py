@@ -8,8 +8,8 @@ import pytest
 
 from node import communities, media, members, posts
 from node.errors import Forbidden, InvalidInput, NotFound
-from node.runtime import Node
-from node.settings import Limits
+from node.runtime import Node, open_node
+from node.settings import Limits, Settings
 from storage.models import Community, Member
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -27,9 +27,11 @@ class Clock:
 
 
 @pytest.fixture
-async def timed(node: Node) -> AsyncIterator[Node]:
-    """The test's node, on a clock that ticks a second each time it is read."""
-    yield Node(node.settings, node.engine, Clock())
+async def timed(settings: Settings) -> AsyncIterator[Node]:
+    """A node on the test's database, on a clock that ticks a second each time it is read."""
+    running = await open_node(settings, clock=Clock())
+    yield running
+    await running.close()
 
 
 @pytest.fixture
@@ -106,14 +108,17 @@ async def test_bad_drafts_are_refused(
         assert await posts.by_author(tx, alice.actor) == []
 
 
-async def test_the_length_limit_comes_from_the_settings(node: Node) -> None:
-    short = Node(replace(node.settings, limits=Limits(max_post_chars=10)), node.engine)
-    async with short.transaction() as tx:
-        alice = await members.add(tx, "alice")
-        await posts.create(tx, alice, posts.Draft("x" * 10))
-        with pytest.raises(InvalidInput) as raised:
-            await posts.create(tx, alice, posts.Draft("x" * 11))
-        assert "10 characters" in raised.value.reason
+async def test_the_length_limit_comes_from_the_settings(settings: Settings) -> None:
+    short = await open_node(replace(settings, limits=Limits(max_post_chars=10)))
+    try:
+        async with short.transaction() as tx:
+            alice = await members.add(tx, "alice")
+            await posts.create(tx, alice, posts.Draft("x" * 10))
+            with pytest.raises(InvalidInput) as raised:
+                await posts.create(tx, alice, posts.Draft("x" * 11))
+            assert "10 characters" in raised.value.reason
+    finally:
+        await short.close()
 
 
 async def test_licence_defaults_from_community_then_member_then_none(
