@@ -19,8 +19,8 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (the newest by default)."""
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
+    """Bring the schema to `revision` (every branch head by default: features add their own)."""
 
     def run(connection: Connection) -> None:
         command.upgrade(_config(connection), revision)
