@@ -58,9 +58,10 @@ async def cmd_init(args: argparse.Namespace) -> int:
     try:
         async with node.transaction() as tx:
             await actors.instance_actor(tx)
-            link = None
+            link = admin_name = None
             if args.first_admin:
                 admin = await members.add(tx, args.first_admin, role="admin")
+                admin_name = admin.actor.name
                 link = await auth.issue_sign_in_link(tx, admin)
     finally:
         await node.close()
@@ -68,7 +69,7 @@ async def cmd_init(args: argparse.Namespace) -> int:
     settings.write(config, path)
     print(f"Initialised {config.base_url} in {path} (database {config.database_url}).")
     if link:
-        print(f"Sign in as the administrator '{args.first_admin}' with this one-time link")
+        print(f"Sign in as the administrator '{admin_name}' with this one-time link")
         print(f"(valid for 24 hours; choose a password afterwards):\n\n    {link}\n")
     return 0
 
