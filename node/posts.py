@@ -78,7 +78,11 @@ async def create(tx: Tx, author: Member, draft: Draft) -> Post:
             raise Forbidden("a post can only include its author's own, unused uploads")
     parent = await find_by_url(tx, draft.reply_to) if draft.reply_to else None
     community = draft.community or (parent.community if parent else None)
-    if parent is not None and draft.community is not None and parent.community_id != community.id:
+    if (
+        parent is not None
+        and draft.community is not None
+        and parent.community_id != draft.community.id
+    ):
         raise InvalidInput("a reply belongs to the community of the post it answers")
     if community is not None and not await communities.may_post(tx, community, author):
         raise Forbidden(f"{community.title} is closed: only approved members may post")
