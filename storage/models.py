@@ -14,8 +14,13 @@ from storage.federation import (
     Reaction,
     Report,
 )
+from storage.policy import AuditEntry, DomainRule, FederationSetting, HostState
 
 __all__ = [
+    "AuditEntry",
+    "DomainRule",
+    "FederationSetting",
+    "HostState",
     "Delivery",
     "Follow",
     "InboxActivity",
