@@ -2,6 +2,7 @@
 
 from storage.accounts import LoginAttempt, SignInToken
 from storage.actors import Actor, Community, Member, Membership
+from storage.badges import Achievement, Award, BadgeRequest, BadgeStatusList, PortfolioEntry
 from storage.base import Base
 from storage.content import Attachment, Post
 from storage.federation import (
@@ -17,6 +18,11 @@ from storage.federation import (
 from storage.policy import AuditEntry, DomainRule, FederationSetting, HostState
 
 __all__ = [
+    "Achievement",
+    "Award",
+    "BadgeRequest",
+    "BadgeStatusList",
+    "PortfolioEntry",
     "AuditEntry",
     "DomainRule",
     "FederationSetting",
