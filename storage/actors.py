@@ -38,6 +38,8 @@ class Actor(Base):
     ed25519_public_multibase: Mapped[str | None] = mapped_column(String(128))
     ed25519_private_sealed: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the remote document as fetched
+    also_known_as: Mapped[list[str] | None] = mapped_column(JSON)  # our members' aliases
+    moved_to_uri: Mapped[str | None] = mapped_column(String(2048))  # set by a Move
     fetched_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -84,6 +86,7 @@ class Community(Base):
     kind: Mapped[str] = mapped_column(String(16), default="teacher")  # teacher | youth
     default_license: Mapped[str | None] = mapped_column(String(64))
     closed: Mapped[bool] = mapped_column(default=False)
+    minimum_openness: Mapped[str | None] = mapped_column(String(16))  # None | shared | free
     created_at: Mapped[datetime]
 
     actor: Mapped[Actor] = relationship(lazy="selectin")

@@ -39,6 +39,7 @@ class Post(Base):
     source: Mapped[str] = mapped_column(Text, default="")  # Markdown as the author wrote it
     content_html: Mapped[str] = mapped_column(Text)  # sanitised
     license: Mapped[str | None] = mapped_column(String(64))  # SPDX id; None = not stated
+    based_on: Mapped[list[str] | None] = mapped_column(JSON)  # ids of the works adapted
     visibility: Mapped[str] = mapped_column(String(16), default="public")
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     published_at: Mapped[datetime]

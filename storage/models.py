@@ -15,6 +15,7 @@ from storage.federation import (
     Reaction,
     Report,
 )
+from storage.identity import LinkCheck
 from storage.policy import AuditEntry, DomainRule, FederationSetting, HostState
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Attachment",
     "Base",
     "Community",
+    "LinkCheck",
     "LoginAttempt",
     "Member",
     "Membership",
