@@ -17,7 +17,7 @@ from sqlalchemy import select
 from federation.domains import same_origin
 from federation.signatures import SignatureError, parse_signature_request, verify_with_refetch
 from federation.vocabulary import id_of, types_of
-from node import follows
+from node import follows, reactions, reports
 from node.incoming import Ignored, Incoming
 from node.remote_actors import RemoteError, public_key
 from node.runtime import Node, Tx
@@ -43,6 +43,11 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("Accept", "*"): follows.on_accept,
     ("Reject", "*"): follows.on_reject,
     ("Undo", "Follow"): follows.on_undo_follow,
+    ("Like", "*"): reactions.on_like,
+    ("Undo", "Like"): reactions.on_undo_like,
+    ("Undo", "Announce"): reactions.on_undo_announce,
+    ("Undo", "*"): reactions.on_undo,
+    ("Flag", "*"): reports.on_flag,
 }
 
 
