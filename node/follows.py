@@ -68,10 +68,40 @@ async def find(tx: Tx, follower: Actor, followed: Actor) -> Follow | None:
     )
 
 
+async def outgoing(tx: Tx, actor: Actor) -> list[Follow]:
+    """Everyone an actor follows or has asked to follow, whatever the state, newest first."""
+    return list(
+        await tx.session.scalars(
+            select(Follow).where(Follow.follower_id == actor.id).order_by(Follow.id.desc())
+        )
+    )
+
+
+async def requests(tx: Tx, actor: Actor) -> list[Follow]:
+    """Follow requests waiting for a local actor's decision, oldest first."""
+    return list(
+        await tx.session.scalars(
+            select(Follow)
+            .where(Follow.followed_id == actor.id, Follow.state == "pending")
+            .order_by(Follow.id)
+        )
+    )
+
+
+async def request(tx: Tx, actor: Actor, follow_id: int) -> Follow:
+    """One pending request to follow a local actor, or NotFound."""
+    record = await tx.session.get(Follow, follow_id)
+    if record is None or record.followed_id != actor.id or record.state != "pending":
+        raise NotFound("this follow request does not exist or was already answered")
+    return record
+
+
 async def follow(tx: Tx, follower: Actor, target: Actor) -> Follow:
     """Follow an actor: at once when it is ours and open, otherwise by sending a Follow."""
     if follower.id == target.id:
         raise InvalidInput("you cannot follow yourself")
+    if target.kind == "application":
+        raise InvalidInput(f"{target.handle} is a server, not a person or community to follow")
     existing = await find(tx, follower, target)
     if existing is not None and existing.state != "rejected":
         raise Conflict(
