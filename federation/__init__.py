@@ -1,1 +1,1 @@
-"""A stateless ActivityPub protocol library: signatures, JSON-LD, vocabulary, proofs, credentials."""
+"""A stateless ActivityPub protocol library: signatures, JSON-LD, vocabulary, proofs, badges."""

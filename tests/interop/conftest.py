@@ -63,5 +63,3 @@ def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError("condition did not hold in time")
         time.sleep(0.2)
-
-

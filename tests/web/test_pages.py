@@ -56,7 +56,9 @@ async def test_forms_without_the_session_csrf_token_are_refused(
         assert await posts.latest(tx) == []
 
 
-async def test_compose_shows_author_and_chosen_licence(node: Node, client: httpx.AsyncClient) -> None:
+async def test_compose_shows_author_and_chosen_licence(
+    node: Node, client: httpx.AsyncClient
+) -> None:
     await _setup(node)
     await sign_in(client, "ana", PASSWORD)
     token = await csrf_of(client, "/communities/robotics/compose")
@@ -136,7 +138,8 @@ async def test_replies_appear_in_the_thread(node: Node, client: httpx.AsyncClien
     await sign_in(client, "ben", PASSWORD)
     token = await csrf_of(client, f"/posts/{root.key}")
     reply = await client.post(
-        f"/posts/{root.key}/reply", data={"csrf_token": token, "text": "An answer", "licence": "MIT"}
+        f"/posts/{root.key}/reply",
+        data={"csrf_token": token, "text": "An answer", "licence": "MIT"},
     )
     assert reply.status_code == 303
     thread = await client.get(f"/posts/{root.key}")
@@ -162,8 +165,14 @@ async def test_admin_creates_members_and_communities(node: Node, client: httpx.A
     assert "already taken" in (await client.get(duplicate.headers["location"])).text
     community = await client.post(
         "/admin/communities",
-        data={"csrf_token": token, "name": "makers", "title": "Makers", "kind": "youth",
-              "licence": "CC-BY-4.0", "closed": "on"},
+        data={
+            "csrf_token": token,
+            "name": "makers",
+            "title": "Makers",
+            "kind": "youth",
+            "licence": "CC-BY-4.0",
+            "closed": "on",
+        },
     )
     assert community.headers["location"] == "/communities/makers"
     page = await client.get("/communities/makers")
@@ -206,9 +215,14 @@ async def test_profile_shows_bio_links_and_posts(node: Node, client: httpx.Async
     token = await csrf_of(client, "/account/profile")
     saved = await client.post(
         "/account/profile",
-        data={"csrf_token": token, "display_name": "Ben B.", "bio": "I teach *physics*.",
-              "default_licence": "CC-BY-4.0", "link_label": ["Blog", ""],
-              "link_url": ["https://ben.example/", ""]},
+        data={
+            "csrf_token": token,
+            "display_name": "Ben B.",
+            "bio": "I teach *physics*.",
+            "default_licence": "CC-BY-4.0",
+            "link_label": ["Blog", ""],
+            "link_url": ["https://ben.example/", ""],
+        },
     )
     assert saved.headers["location"] == "/members/ben"
     profile = await client.get("/members/ben")
@@ -216,7 +230,12 @@ async def test_profile_shows_bio_links_and_posts(node: Node, client: httpx.Async
     assert "Ben B." in profile.text and "CC BY 4.0" in profile.text
     bad = await client.post(
         "/account/profile",
-        data={"csrf_token": token, "display_name": "x", "bio": "",
-              "link_label": ["Evil"], "link_url": ["javascript:alert(1)"]},
+        data={
+            "csrf_token": token,
+            "display_name": "x",
+            "bio": "",
+            "link_label": ["Evil"],
+            "link_url": ["javascript:alert(1)"],
+        },
     )
     assert bad.status_code == 400 and "not a web address" in bad.text
