@@ -95,7 +95,7 @@ async def file(tx: Tx, reporter: Member, query: str, comment: str) -> Report:
 async def on_flag(tx: Tx, incoming: Incoming) -> None:
     """Another server reports one of our accounts or posts to our moderators."""
     # Mastodon sends Flag from its instance actor with `object` = [account, status...] and the
-    # comment as `content` (ActivityPub::FlagSerializer); the order of the ids is not promised.
+    # comment as `content` (ActivityPub::FlagSerializer); Lemmy flags one post by its author.
     if await tx.session.scalar(select(Report.id).where(Report.uri == incoming.uri)):
         raise Ignored("this report is already here")
     named = ids_of(incoming.object)[:MAX_OBJECTS]
@@ -116,7 +116,8 @@ async def on_flag(tx: Tx, incoming: Incoming) -> None:
         target = next((local_posts[uri].author for uri in named if uri in local_posts), None)
     if target is None or target.kind == "application":
         raise Ignored("the Flag names nothing on this node")
-    content = incoming.document.get("content")
+    # Lemmy puts the reason in `summary` (crates/apub/src/protocol/activities/community/report.rs).
+    content = incoming.document.get("content") or incoming.document.get("summary")
     try:
         comment = plain_text(content)[:MAX_COMMENT] if isinstance(content, str) else ""
     except SanitizeError:
