@@ -34,7 +34,19 @@ from node.errors import (
 )
 from node.runtime import Node, open_node
 from node.settings import Settings
-from web import accounts, activitypub, admin, communities, files, home, posts, profiles
+from web import (
+    accounts,
+    activitypub,
+    admin,
+    communities,
+    files,
+    follows,
+    home,
+    posts,
+    profiles,
+    search,
+    timeline,
+)
 from web.templating import Pages
 from web.units import redirect, unit
 
@@ -143,6 +155,9 @@ def create_app(
             *profiles.routes,
             *admin.routes,
             *files.routes,
+            *timeline.routes,
+            *search.routes,
+            *follows.routes,  # before activitypub's /communities/{name}/{collection}
             *activitypub.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],

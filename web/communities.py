@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node import communities, members
+from node import communities, follows, members
 from web.activitypub import local_actor_json, wants_json
 from web.security import checked_form, require_member
 from web.units import redirect, unit
@@ -19,6 +19,7 @@ async def commons_page(request: Request) -> Response:
         community = await communities.get(tx, request.path_params["name"])
         commons = await communities.commons(tx, community)
         mine = await communities.membership(tx, community, viewer.actor) if viewer else None
+        follow = await follows.find(tx, viewer.actor, community.actor) if viewer else None
         steward = await communities.can_steward(tx, community, viewer) if viewer else False
         may_post = await communities.may_post(tx, community, viewer) if viewer else False
         return request.app.state.pages.render(
@@ -29,6 +30,7 @@ async def commons_page(request: Request) -> Response:
                 "community": community,
                 "mine": mine,
                 "is_steward": steward,
+                "follow": follow,
                 "may_post": may_post,
             },
         )

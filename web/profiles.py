@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node import members, posts
+from node import follows, members, posts
 from node.members import MAX_PROFILE_LINKS
 from web.activitypub import local_actor_json, wants_json
 from web.security import checked_form, require_member
@@ -16,11 +16,12 @@ from web.units import redirect, unit
 async def profile_page(request: Request) -> Response:
     if wants_json(request):
         return await local_actor_json(request, request.path_params["name"])
-    async with unit(request) as (tx, _viewer):
+    async with unit(request) as (tx, viewer):
         member = await members.get(tx, request.path_params["name"])
         authored = await posts.by_author(tx, member.actor)
+        follow = await follows.find(tx, viewer.actor, member.actor) if viewer else None
         return request.app.state.pages.render(
-            request, "profile.html", {"member": member, "posts": authored}
+            request, "profile.html", {"member": member, "posts": authored, "follow": follow}
         )
 
 
