@@ -21,6 +21,7 @@ from sqlalchemy import select
 from federation.client import FetchError
 from federation.domains import DomainError, authority_of
 from federation.retry import decide
+from node import proofs
 from node.remote_actors import signer
 from node.runtime import Node, Tx
 from storage.models import Actor, Delivery, OutboxActivity
@@ -48,6 +49,8 @@ async def publish(
     public: bool = True,
 ) -> OutboxActivity:
     """Record an activity and queue one delivery per remote inbox that should receive it."""
+    # DESIGN.md §5: everything we author leaves signed by its author (FEP-8b32).
+    document = await proofs.sign(tx, actor, document)
     activity = OutboxActivity(
         uri=document["id"],
         actor_id=actor.id,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from federation.domains import same_origin
 from federation.signatures import SignatureError, parse_signature_request, verify_with_refetch
 from federation.vocabulary import id_of, types_of
-from node import follows, reactions, reports
+from node import follows, proofs, reactions, reports
 from node.incoming import Ignored, Incoming
 from node.remote_actors import RemoteError, public_key
 from node.runtime import Node, Tx
@@ -160,8 +160,15 @@ async def _process(node: Node, activity_id: int) -> None:
                 row.last_error = "unsupported activity" if handler is None else "unknown actor"
                 return
             try:
+                # DESIGN.md §5: object proofs are checked before any handler sees the activity.
+                trusted = await proofs.verify_inbound(tx, row.raw, actor)
+            except proofs.ProofRejected as exc:
+                row.state = "rejected"
+                row.last_error = exc.reason[:1000]
+                return
+            try:
                 async with tx.session.begin_nested():
-                    await handler(tx, Incoming(row.uri, row.type, row.raw, actor))
+                    await handler(tx, Incoming(row.uri, row.type, trusted, actor))
                 row.state = "done"
             except Ignored as exc:
                 row.state = "ignored"

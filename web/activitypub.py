@@ -12,7 +12,7 @@ from starlette.routing import Route
 from federation import nodeinfo
 from federation.media_types import ACTIVITY_JSON, JRD_JSON, XRD_XML, wants_activity_json
 from federation.webfinger import host_meta_xrd
-from node import actors, collections, discovery, documents, inbox, posts
+from node import actors, collections, discovery, documents, inbox, posts, proofs
 from node.errors import NotFound
 from web.units import unit
 
@@ -50,7 +50,9 @@ async def post_json(request: Request, key: str) -> Response:
         post = await posts.get(tx, key)
         if not post.local:
             raise NotFound("this copy of a remote post is not served as ActivityPub here")
-        return as2(documents.note_document(tx, post))
+        # Signed as of its last change, so repeated fetches get the same bytes (FEP-8b32).
+        note = documents.note_document(tx, post)
+        return as2(await proofs.sign(tx, post.author, note, post.updated_at or post.published_at))
 
 
 async def instance_actor(request: Request) -> Response:
