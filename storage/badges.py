@@ -31,9 +31,7 @@ class Achievement(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     alignment: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     achievement_type: Mapped[str] = mapped_column(String(64), default="Badge")
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("actors.id", ondelete="SET NULL")
-    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
 
     community: Mapped[Community] = relationship(lazy="selectin")
