@@ -8,6 +8,8 @@ from node.errors import InvalidInput
 MIN_LENGTH = 10
 MAX_LENGTH = 1000
 _hasher = PasswordHasher()
+# Checked when an account does not exist, so that a wrong name costs as much as a wrong password.
+_DUMMY_HASH = _hasher.hash("guildhall dummy password")
 
 
 def check_password_rules(password: str) -> None:
@@ -26,9 +28,9 @@ def hash_password(password: str) -> str:
 
 def password_matches(password_hash: str | None, password: str) -> bool:
     """Whether the password matches; False for accounts without a password."""
-    if not password_hash or len(password) > MAX_LENGTH:
+    if len(password) > MAX_LENGTH:
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False

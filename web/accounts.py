@@ -66,8 +66,10 @@ async def sign_in_link(request: Request) -> Response:
         member = await auth.redeem_sign_in_link(tx, request.path_params["token"])
         member_id, has_password = member.id, member.password_hash is not None
     sign_in(request, member_id)
+    # A sign-in link is also the password reset: the next password change needs no old password.
+    request.session["password_reset"] = True
     if has_password:
-        return redirect("/", "You are signed in.", request)
+        return redirect("/account/password", "You are signed in. Choose a new password.", request)
     return redirect("/account/password", "Welcome! Choose a password to finish.", request)
 
 
@@ -75,7 +77,12 @@ async def password_page(request: Request) -> Response:
     async with unit(request) as (tx, viewer):
         await require_member(request, tx)
         return request.app.state.pages.render(
-            request, "password.html", {"needs_current": viewer.password_hash is not None}
+            request,
+            "password.html",
+            {
+                "needs_current": viewer.password_hash is not None
+                and not request.session.get("password_reset")
+            },
         )
 
 
@@ -86,7 +93,11 @@ async def password_submit(request: Request) -> Response:
         await require_member(request, tx)
         if new != repeat:
             raise InvalidInput("the two new passwords differ")
-        await auth.change_password(tx, viewer, str(form.get("current_password", "")), new)
+        if request.session.get("password_reset"):
+            await auth.set_password(tx, viewer, new)
+        else:
+            await auth.change_password(tx, viewer, str(form.get("current_password", "")), new)
+    request.session.pop("password_reset", None)
     return redirect("/", "Your password has been changed.", request)
 
 

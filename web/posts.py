@@ -36,7 +36,10 @@ async def thread_page(request: Request) -> Response:
         )
 
 
-async def _attachments(tx: Tx, viewer: Any, form: FormData) -> tuple[Any, ...]:
+async def _attachments(
+    tx: Tx, viewer: Any, form: FormData, post_licence: str | None
+) -> tuple[Any, ...]:
+    """Store the uploaded files; "default" gives a file the post's own licence."""
     stored = []
     files = form.getlist("file")
     alts = form.getlist("file_alt")
@@ -46,7 +49,9 @@ async def _attachments(tx: Tx, viewer: Any, form: FormData) -> tuple[Any, ...]:
             continue
         limit = tx.settings.limits.max_upload_bytes
         data = await upload.read(limit + 1)
-        chosen = str(licences[index]) if index < len(licences) else ""
+        chosen = str(licences[index]) if index < len(licences) else "default"
+        if chosen == "default":
+            chosen = post_licence or "none"
         stored.append(
             await media.store(
                 tx,
@@ -65,6 +70,15 @@ def _licence_choice(form: FormData) -> str | None:
     return None if value == "default" else value
 
 
+def _post_licence(form: FormData, community: Any, viewer: Any) -> str | None:
+    """The SPDX id the post will carry, so that its files can default to it."""
+    choice = _licence_choice(form)
+    if choice is not None:
+        return choice
+    default = posts.default_licence(community, viewer)
+    return default.spdx_id if default else None
+
+
 async def compose_page(request: Request) -> Response:
     async with unit(request) as (tx, viewer):
         if viewer is None:
@@ -74,7 +88,12 @@ async def compose_page(request: Request) -> Response:
         return request.app.state.pages.render(
             request,
             "compose.html",
-            {"community": community, "default_licence": default, "values": {}},
+            {
+                "community": community,
+                "default_licence": default,
+                "values": {},
+                "upload_limit_mb": tx.settings.limits.max_upload_bytes // (1024 * 1024),
+            },
         )
 
 
@@ -84,7 +103,9 @@ async def compose_submit(request: Request) -> Response:
         async with unit(request) as (tx, viewer):
             viewer = await require_member(request, tx)
             community = await communities.get(tx, request.path_params["name"])
-            attachments = await _attachments(tx, viewer, form)
+            attachments = await _attachments(
+                tx, viewer, form, _post_licence(form, community, viewer)
+            )
             post = await posts.create(
                 tx,
                 viewer,
@@ -108,6 +129,7 @@ async def compose_submit(request: Request) -> Response:
                 {
                     "community": community,
                     "default_licence": default,
+                    "upload_limit_mb": tx.settings.limits.max_upload_bytes // (1024 * 1024),
                     "error": exc.reason,
                     "values": {k: str(form.get(k, "")) for k in ("title", "text", "licence")},
                 },
@@ -121,7 +143,9 @@ async def reply_submit(request: Request) -> Response:
     async with unit(request) as (tx, viewer):
         viewer = await require_member(request, tx)
         parent = await posts.get(tx, request.path_params["key"])
-        attachments = await _attachments(tx, viewer, form)
+        attachments = await _attachments(
+            tx, viewer, form, _post_licence(form, parent.community, viewer)
+        )
         reply = await posts.create(
             tx,
             viewer,

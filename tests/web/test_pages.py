@@ -239,3 +239,50 @@ async def test_profile_shows_bio_links_and_posts(node: Node, client: httpx.Async
         },
     )
     assert bad.status_code == 400 and "not a web address" in bad.text
+
+
+async def test_a_sign_in_link_resets_a_forgotten_password(
+    node: Node, client: httpx.AsyncClient
+) -> None:
+    from node import auth
+
+    await _setup(node)
+    async with node.transaction() as tx:
+        link = await auth.issue_sign_in_link(tx, await members.get(tx, "ben"))
+    landed = await client.get(link.removeprefix(node.settings.base_url))
+    assert landed.headers["location"] == "/account/password"
+    page = await client.get("/account/password")
+    assert "Current password" not in page.text
+    token = await csrf_of(client, "/account/password")
+    new = "a brand new password"
+    saved = await client.post(
+        "/account/password",
+        data={"csrf_token": token, "new_password": new, "repeat_password": new},
+    )
+    assert saved.status_code == 303
+    assert "Current password" in (await client.get("/account/password")).text
+    async with node.transaction() as tx:
+        assert await auth.authenticate(tx, "ben", new, "127.0.0.1") is not None
+
+
+async def test_an_attached_file_takes_the_post_licence_unless_given_its_own(
+    node: Node, client: httpx.AsyncClient
+) -> None:
+    await _setup(node)
+    await sign_in(client, "ben", PASSWORD)
+    token = await csrf_of(client, "/communities/robotics/compose")
+    created = await client.post(
+        "/communities/robotics/compose",
+        data={
+            "csrf_token": token,
+            "text": "Worksheet",
+            "licence": "CC-BY-NC-4.0",
+            "file_licence": "default",
+        },
+        files={"file": ("sheet.txt", b"Question 1", "text/plain")},
+    )
+    assert created.status_code == 303
+    async with node.transaction() as tx:
+        (post,) = await posts.latest(tx)
+        assert post.license == "CC-BY-NC-4.0"
+        assert [a.license for a in post.attachments] == ["CC-BY-NC-4.0"]
