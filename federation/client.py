@@ -45,6 +45,9 @@ class Delivered:
 
 
 AuthFactory = Callable[[], httpx.Auth | None]
+# A caller's own veto on each URL a fetch visits (the node's federation policy): a reason to
+# refuse, or None to go ahead. It runs on the first URL and again on every redirect hop.
+Permit = Callable[[str], str | None]
 
 
 def _is_forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -110,10 +113,18 @@ class SafeClient:
         return b"".join(chunks)
 
     async def get_json(
-        self, url: str, *, auth: AuthFactory, accept: str = AS2_ACCEPT
+        self,
+        url: str,
+        *,
+        auth: AuthFactory,
+        accept: str = AS2_ACCEPT,
+        permit: Permit | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """The final URL and JSON object at `url` (AS2 or JRD content types only)."""
         for _hop in range(MAX_REDIRECTS + 1):
+            refusal = permit(url) if permit is not None else None
+            if refusal is not None:
+                raise FetchError(refusal)
             await check_destination(url, allow_private=self.allow_private)
             try:
                 request = self.http.build_request(

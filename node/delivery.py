@@ -2,32 +2,52 @@
 
 The database is the queue. Publishing writes one OutboxActivity and one Delivery per target inbox
 (deduplicated by shared inbox) in the caller's transaction, so an activity is queued if and only
-if the change that caused it is committed. Workers claim due rows with a lease (and
-`FOR UPDATE SKIP LOCKED` on PostgreSQL); a worker that dies mid-send leaves the lease to expire
-and another sends the activity again, which receivers ignore by activity id.
+if the change that caused it is committed. Workers claim due rows with a short lease (and
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of workers can run); the lease time is also
+the claim's token, so a row re-claimed after its lease ran out is sent by one worker only. A worker
+that dies mid-send leaves the lease to expire and another sends the activity again, which
+receivers ignore by activity id.
+
+Around each send: the federation policy is checked again (a rule added after fan-out stops rows
+already queued), a host whose circuit breaker is open is left alone, each host gets at most
+HOST_CONCURRENCY requests at once and HOST_INTERVAL between them, and for one object and one
+host a later activity (Update, Delete) waits while an earlier one (Create) is still queued.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import secrets
+from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from federation.client import FetchError
 from federation.domains import DomainError, authority_of
 from federation.retry import decide
-from node import proofs
+from node import hosts, proofs
+from node import policy as federation_policy
 from node.remote_actors import signer
 from node.runtime import Node, Tx
-from storage.models import Actor, Delivery, OutboxActivity
+from storage.models import Actor, Delivery, HostState, OutboxActivity
 
-CLAIM_LEASE = timedelta(minutes=5)
-BATCH = 20
+CLAIM_LEASE = timedelta(seconds=30)  # also the longest a crashed worker delays its rows
+SEND_LEASE = timedelta(seconds=60)  # renewed as a send starts; longer than the client timeout
+BATCH = 50
+SENDERS = 16  # requests in flight per worker
+HOST_CONCURRENCY = 2  # requests in flight per host per worker
+HOST_BATCH = 8  # rows per host per pass, so one busy host cannot fill a pass
+# Some servers rate-limit by address (about one request a second on small instances); space
+# requests to one host, and let a 429/503 with Retry-After pause the whole host.
+HOST_INTERVAL = 0.2
+# Mastodon's response_error_unsalvageable? treats other 4xx answers as final: the host is up.
+_HOST_TROUBLE = frozenset({401, 408, 429})
 
 
 def new_activity_uri(tx: Tx, actor: Actor) -> str:
@@ -63,15 +83,20 @@ async def publish(
     tx.session.add(activity)
     await tx.session.flush()
     targets: list[Actor] = list(recipients)
+    rules = await federation_policy.current(tx)
+    skipped = await hosts.unavailable(tx)
     inboxes: dict[str, str] = {}
     for target in targets:
         inbox = inbox_of(target)
         if target.local or inbox is None or inbox in inboxes:
             continue
         try:
-            inboxes[inbox] = authority_of(inbox)
+            host = authority_of(inbox)
         except DomainError:
             continue
+        # No row at all for a domain the policy refuses or a host marked unavailable.
+        if host not in skipped and rules.decide(host).permitted:
+            inboxes[inbox] = host
     for inbox, host in inboxes.items():
         tx.session.add(
             Delivery(
@@ -95,32 +120,75 @@ def _object_uri(document: dict[str, Any]) -> str | None:
     return obj if isinstance(obj, str) else None
 
 
-async def _claim(node: Node, limit: int) -> list[int]:
+async def _claim(node: Node, limit: int) -> list[tuple[int, str, datetime]]:
     async with node.transaction() as tx:
         now = tx.now()
-        rows = list(
-            await tx.session.scalars(
-                select(Delivery)
-                .where(Delivery.state == "queued", Delivery.next_attempt_at <= now)
-                .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+        older, older_activity = aliased(Delivery), aliased(OutboxActivity)
+        earlier_pending = (
+            select(older.id)
+            .join(older_activity, older.activity_id == older_activity.id)
+            .where(
+                older.host == Delivery.host,
+                older.state == "queued",
+                older.id < Delivery.id,
+                older_activity.object_uri == OutboxActivity.object_uri,
             )
+            .exists()
         )
-        for row in rows:
-            row.next_attempt_at = now + CLAIM_LEASE
-        return [row.id for row in rows]
+        paused = select(HostState.host).where(HostState.circuit_open_until > now)
+        candidates = await tx.session.execute(
+            select(Delivery.id, Delivery.host)
+            .join(OutboxActivity, Delivery.activity_id == OutboxActivity.id)
+            .where(
+                Delivery.state == "queued",
+                Delivery.next_attempt_at <= now,
+                Delivery.host.not_in(paused),
+                or_(OutboxActivity.object_uri.is_(None), ~earlier_pending),
+            )
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(limit * 4)
+            .with_for_update(of=Delivery, skip_locked=True)
+        )
+        per_host: Counter[str] = Counter()
+        chosen: list[tuple[int, str]] = []
+        for delivery_id, host in candidates:
+            if per_host[host] < HOST_BATCH and len(chosen) < limit:
+                per_host[host] += 1
+                chosen.append((delivery_id, host))
+        lease = now + CLAIM_LEASE
+        if chosen:
+            await tx.session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_([delivery_id for delivery_id, _ in chosen]))
+                .values(next_attempt_at=lease)
+                .execution_options(synchronize_session=False)
+            )
+        return [(delivery_id, host, lease) for delivery_id, host in chosen]
 
 
-async def _send(node: Node, delivery_id: int, rng: random.Random) -> None:
+async def _send(
+    node: Node,
+    delivery_id: int,
+    lease: datetime,
+    rules: federation_policy.Policy,
+    rng: random.Random,
+) -> str:
+    """Send one claimed delivery; returns the outcome (delivered, retry, failed, refused, lost)."""
     async with node.transaction() as tx:
-        delivery = await tx.session.get(Delivery, delivery_id)
-        if delivery is None or delivery.state != "queued":
-            return
+        delivery = await tx.session.get(Delivery, delivery_id, with_for_update=True)
+        if delivery is None or delivery.state != "queued" or delivery.next_attempt_at != lease:
+            return "lost"  # finished meanwhile, or our lease ran out and another worker has it
+        decision = rules.decide(delivery.host)
+        if not decision.permitted:
+            delivery.state = "refused"
+            delivery.finished_at = tx.now()
+            delivery.last_error = decision.reason[:1000]
+            return "refused"
+        delivery.next_attempt_at = tx.now() + SEND_LEASE
         actor = delivery.activity.actor
         auth = await signer(tx, actor)
         body = json.dumps(delivery.activity.raw).encode("utf-8")
-        inbox = delivery.inbox_uri
+        inbox, host = delivery.inbox_uri, delivery.host
     status: int | None = None
     error: str | None = None
     retry_after: str | None = None
@@ -130,9 +198,9 @@ async def _send(node: Node, delivery_id: int, rng: random.Random) -> None:
     except FetchError as exc:
         status, error, retry_after = exc.status, exc.reason, exc.retry_after
     async with node.transaction() as tx:
-        delivery = await tx.session.get(Delivery, delivery_id)
-        if delivery is None:
-            return
+        delivery = await tx.session.get(Delivery, delivery_id, with_for_update=True)
+        if delivery is None or delivery.state != "queued":
+            return "lost"
         delivery.attempts += 1
         delivery.last_status = status
         now = tx.now()
@@ -140,20 +208,81 @@ async def _send(node: Node, delivery_id: int, rng: random.Random) -> None:
             delivery.state = "delivered"
             delivery.finished_at = now
             delivery.last_error = None
-            return
-        decision = decide(delivery.attempts, status, error, retry_after, now, rng)
-        delivery.last_error = decision.reason[:1000]
-        if decision.deliver_again and decision.at is not None:
-            delivery.next_attempt_at = decision.at
+            await hosts.record_success(tx, host)
+            return "delivered"
+        verdict = decide(delivery.attempts, status, error, retry_after, now, rng)
+        delivery.last_error = verdict.reason[:1000]
+        if status is None or status >= 500 or status in _HOST_TROUBLE:
+            paused_until = verdict.at if status in (429, 503) and retry_after else None
+            await hosts.record_failure(tx, host, verdict.reason, paused_until)
         else:
-            delivery.state = "failed"
-            delivery.finished_at = now
+            await hosts.record_success(tx, host)  # it answered: the host is up
+        if verdict.deliver_again and verdict.at is not None:
+            delivery.next_attempt_at = verdict.at
+            return "retry"
+        delivery.state = "failed"
+        delivery.finished_at = now
+        return "failed"
 
 
-async def deliver_due(node: Node, limit: int = BATCH, rng: random.Random | None = None) -> int:
+async def deliver_due(
+    node: Node,
+    limit: int = BATCH,
+    rng: random.Random | None = None,
+    *,
+    host_interval: float = HOST_INTERVAL,
+) -> int:
     """Send the deliveries that are due; returns how many were attempted."""
+    return sum((await deliver_due_outcomes(node, limit, rng, host_interval=host_interval)).values())
+
+
+async def deliver_due_outcomes(
+    node: Node,
+    limit: int = BATCH,
+    rng: random.Random | None = None,
+    *,
+    host_interval: float = HOST_INTERVAL,
+) -> Counter[str]:
+    """One pass over the due deliveries; how many ended in each outcome."""
     rng = rng or random.Random()
     claimed = await _claim(node, limit)
-    for delivery_id in claimed:
-        await _send(node, delivery_id, rng)
-    return len(claimed)
+    outcomes: Counter[str] = Counter()
+    if not claimed:
+        return outcomes
+    async with node.transaction() as tx:
+        rules = await federation_policy.current(tx)
+    by_host: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
+    for delivery_id, host, lease in claimed:
+        by_host[host].append((delivery_id, lease))
+    senders = asyncio.Semaphore(SENDERS)
+
+    async def one(delivery_id: int, lease: datetime) -> None:
+        async with senders:
+            outcomes[await _send(node, delivery_id, lease, rules, rng)] += 1
+
+    async def drain(rows: list[tuple[int, datetime]]) -> None:
+        for start in range(0, len(rows), HOST_CONCURRENCY):
+            if start and host_interval:
+                await asyncio.sleep(host_interval)
+            await asyncio.gather(*(one(*row) for row in rows[start : start + HOST_CONCURRENCY]))
+
+    await asyncio.gather(*(drain(rows) for rows in by_host.values()))
+    return outcomes
+
+
+async def queue_summary(tx: Tx) -> dict[str, int]:
+    """How many deliveries are in each state (queued, delivered, failed, refused)."""
+    rows = await tx.session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
+    return {state: int(count) for state, count in rows}
+
+
+async def queued_by_host(tx: Tx, limit: int = 50) -> list[tuple[str, int]]:
+    """The hosts with the most queued deliveries, and how many each has."""
+    rows = await tx.session.execute(
+        select(Delivery.host, func.count())
+        .where(Delivery.state == "queued")
+        .group_by(Delivery.host)
+        .order_by(func.count().desc(), Delivery.host)
+        .limit(limit)
+    )
+    return [(host, int(count)) for host, count in rows]

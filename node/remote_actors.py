@@ -8,14 +8,14 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from federation.client import FetchError
+from federation.client import FetchError, Permit
 from federation.domains import DomainError, authority_of, same_origin
 from federation.media_types import JRD_JSON
 from federation.sanitize import SanitizeError, plain_text, sanitize_html
 from federation.signatures import HttpSignatureAuth, PublicKey, SignatureError, load_public_key_pem
 from federation.vocabulary import first_of, id_of
 from federation.webfinger import WebFingerError, lookup_url, parse_acct, read_jrd
-from node import actors, keys
+from node import actors, keys, policy
 from node.errors import InvalidInput, NotFound
 from node.runtime import Tx
 from storage.models import Actor
@@ -44,11 +44,27 @@ async def signer(tx: Tx, actor: Actor | None = None) -> HttpSignatureAuth:
     )
 
 
+async def _permit(tx: Tx) -> Permit:
+    # The policy is read once per fetch and checked on the URL and on every redirect hop.
+    rules = await policy.current(tx)
+
+    def permit(url: str) -> str | None:
+        decision = rules.decide_url(url)
+        return None if decision.permitted else f"federation policy: {decision.reason}"
+
+    return permit
+
+
 async def fetch_document(tx: Tx, url: str) -> dict[str, Any]:
     """A remote AS2 document, fetched with a GET signed by the instance actor."""
+    permit = await _permit(tx)
+    if (refusal := permit(url)) is not None:
+        raise RemoteError(refusal)  # before anything else, even loading our key
     auth = await signer(tx)
     try:
-        final_url, document = await tx.node.client.get_json(url, auth=lambda: auth)
+        final_url, document = await tx.node.client.get_json(
+            url, auth=lambda: auth, permit=permit
+        )
     except FetchError as exc:
         raise RemoteError(exc.reason) from exc
     if id_of(document) and not same_origin(str(id_of(document)), final_url):
@@ -212,6 +228,10 @@ async def lookup(tx: Tx, query: str) -> Actor:
         if local is None:
             raise NotFound(f"no one called {acct.name} on this node")
         return local
+    decision = await policy.is_permitted(tx, acct.host)
+    if not decision.permitted:
+        raise RemoteError(f"cannot look up {acct.uri}: federation policy: {decision.reason}")
+    permit = await _permit(tx)
     cached = await tx.session.scalar(
         select(Actor).where(Actor.domain == acct.host, Actor.name == acct.name)
     )
@@ -220,7 +240,7 @@ async def lookup(tx: Tx, query: str) -> Actor:
     scheme = "http" if tx.settings.dev else "https"
     try:
         _, jrd = await tx.node.client.get_json(
-            lookup_url(acct, scheme=scheme), auth=lambda: None, accept=JRD_JSON
+            lookup_url(acct, scheme=scheme), auth=lambda: None, accept=JRD_JSON, permit=permit
         )
         actor_uri = read_jrd(jrd).self_href
     except (FetchError, WebFingerError) as exc:

@@ -35,8 +35,20 @@ def as2(document: dict[str, Any]) -> Response:
     return ActivityJSONResponse(document, headers=AS2_HEADERS)
 
 
+async def refusal(request: Request) -> Response | None:
+    """In allowlist mode, the answer to a GET of AS2 content not signed by a permitted server."""
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    try:
+        await inbox.authorize_fetch(request.app.state.node, request.method, path, request.headers)
+    except inbox.Refused as exc:
+        return JSONResponse({"error": exc.reason}, status_code=exc.status, headers=AS2_HEADERS)
+    return None
+
+
 async def local_actor_json(request: Request, name: str) -> Response:
     """The AS2 document of a member or community (called by the HTML routes on negotiation)."""
+    if (refused := await refusal(request)) is not None:
+        return refused
     async with unit(request) as (tx, _viewer):
         actor = await actors.find_local(tx, name)
         if actor is None:
@@ -46,6 +58,8 @@ async def local_actor_json(request: Request, name: str) -> Response:
 
 async def post_json(request: Request, key: str) -> Response:
     """The AS2 `Note` of a local post."""
+    if (refused := await refusal(request)) is not None:
+        return refused
     async with unit(request) as (tx, _viewer):
         post = await posts.get(tx, key)
         if not post.local:
@@ -56,6 +70,8 @@ async def post_json(request: Request, key: str) -> Response:
 
 
 async def instance_actor(request: Request) -> Response:
+    # Never behind authorized fetch: two allowlist nodes fetch each other's instance actor (and
+    # its key) unsigned to verify the signed GETs that follow, as Mastodon's secure mode allows.
     async with unit(request) as (tx, _viewer):
         actor = await actors.instance_actor(tx)
         return as2(await discovery.actor_document(tx, actor))
@@ -65,6 +81,8 @@ async def actor_collection(request: Request) -> Response:
     name, which = request.path_params["name"], request.path_params["collection"]
     if which not in collections.NAMES:
         raise NotFound("no such collection")
+    if (refused := await refusal(request)) is not None:
+        return refused
     async with unit(request) as (tx, _viewer):
         actor = await actors.find_local(tx, name)
         if actor is None:
