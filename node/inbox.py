@@ -14,10 +14,15 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from federation.domains import same_origin
-from federation.signatures import SignatureError, parse_signature_request, verify_with_refetch
+from federation.domains import authority_of, same_origin
+from federation.signatures import (
+    SignatureError,
+    SignedRequest,
+    parse_signature_request,
+    verify_with_refetch,
+)
 from federation.vocabulary import id_of, types_of
-from node import follows, proofs, reactions, reports
+from node import follows, hosts, policy, proofs, reactions, reports
 from node.incoming import Ignored, Incoming
 from node.remote_actors import RemoteError, public_key
 from node.runtime import Node, Tx
@@ -59,6 +64,51 @@ def _object_type(document: dict[str, object]) -> str | None:
     return None
 
 
+async def _check_permitted(tx: Tx, *urls: str) -> None:
+    rules = await policy.current(tx)
+    for url in urls:
+        decision = rules.decide_url(url)
+        if not decision.permitted:
+            raise Refused(decision.reason, 403)
+
+
+async def signer_of(tx: Tx, signed: SignedRequest) -> Actor:
+    """The actor whose key made a parsed signature valid (its key refetched once on failure)."""
+
+    async def fetch_key(key_id: str, refresh: bool):  # type: ignore[no-untyped-def]
+        return (await public_key(tx, key_id, refresh))[1]
+
+    await verify_with_refetch(signed, fetch_key)
+    return (await public_key(tx, signed.key_id, False))[0]
+
+
+async def authorize_fetch(
+    node: Node, method: str, path_with_query: str, headers: Mapping[str, str]
+) -> None:
+    """Refuse a GET of AS2 content in allowlist mode unless signed by a permitted domain.
+
+    Mastodon's authorized fetch (secure mode) answers unsigned GETs with 401; we require it in
+    allowlist mode, where an unsigned GET could come from any server, permitted or not.
+    """
+    async with node.transaction() as tx:
+        if (await policy.current(tx)).mode != "allowlist":
+            return
+        scheme = urlsplit(node.settings.base_url).scheme
+        try:
+            signed = parse_signature_request(
+                method, path_with_query, dict(headers), b"", node.clock(), scheme=scheme
+            )
+        except SignatureError as exc:
+            raise Refused(f"this node only answers signed requests: {exc.reason}", 401) from exc
+        await _check_permitted(tx, signed.key_id)
+        try:
+            signer = await signer_of(tx, signed)
+        except (SignatureError, RemoteError) as exc:
+            raise Refused(f"signature: {exc.reason}", 401) from exc
+        await _check_permitted(tx, signer.uri)
+        await hosts.record_signed_request(tx, authority_of(signer.uri))
+
+
 async def receive(
     node: Node,
     method: str,
@@ -89,15 +139,12 @@ async def receive(
     except SignatureError as exc:
         raise Refused(f"signature: {exc.reason}", 401) from exc
     async with node.transaction() as tx:
+        # Federation policy first: a refused domain gets 403 before we store or fetch anything.
+        await _check_permitted(tx, actor_uri, signed.key_id)
         if await tx.session.scalar(select(InboxActivity.id).where(InboxActivity.uri == uri)):
             return False  # a redelivery: we already have it
-
-        async def fetch_key(key_id: str, refresh: bool):  # type: ignore[no-untyped-def]
-            return (await public_key(tx, key_id, refresh))[1]
-
         try:
-            await verify_with_refetch(signed, fetch_key)
-            signer, _ = await public_key(tx, signed.key_id, False)
+            signer = await signer_of(tx, signed)
         except (SignatureError, RemoteError) as exc:
             # Mastodon sends Delete for a removed account signed by a key that is now gone.
             if "Delete" in kinds and id_of(document.get("object")) == actor_uri:
@@ -105,6 +152,7 @@ async def receive(
             raise Refused(f"signature: {exc.reason}", 401) from exc
         if signer.uri != actor_uri:
             raise Refused(f"signed by {signer.uri}, not by the activity's actor", 401)
+        await hosts.record_signed_request(tx, authority_of(signer.uri))
         tx.session.add(
             InboxActivity(
                 uri=uri,
