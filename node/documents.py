@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from federation.media_types import AS2_CONTEXT
+from federation.multikey import encode_multibase
 from federation.vocabulary import addressing_for
 from node.licences import Licence, licence, optional_licence
 from node.runtime import Tx
@@ -25,6 +27,13 @@ EXTENSIONS: dict[str, Any] = {
     "license": {"@id": "http://schema.org/license", "@type": "@id"},
     "isBasedOn": {"@id": "http://schema.org/isBasedOn", "@type": "@id"},
     "sensitive": "as:sensitive",
+    # Mastodon's context: account migration (alsoKnownAs, movedTo).
+    "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+    "movedTo": {"@id": "as:movedTo", "@type": "@id"},
+    "digestMultibase": {
+        "@id": "https://w3id.org/security#digestMultibase",
+        "@type": "https://w3id.org/security#multibase",
+    },
 }
 ACTOR_CONTEXT: list[Any] = [AS2_CONTEXT, SECURITY_CONTEXT, CID_CONTEXT, EXTENSIONS]
 OBJECT_CONTEXT: list[Any] = [AS2_CONTEXT, EXTENSIONS]
@@ -81,6 +90,10 @@ def actor_document(
         ]
     if community is not None and community.default_license:
         document["license"] = licence(community.default_license).url
+    if actor.also_known_as:
+        document["alsoKnownAs"] = list(actor.also_known_as)
+    if actor.moved_to_uri:
+        document["movedTo"] = actor.moved_to_uri
     if actor.kind == "group":
         # FEP-1b12: a group lists who may moderate it (Lemmy reads this as the mod list).
         document["attributedTo"] = actor.uri + "/moderators"
@@ -107,7 +120,31 @@ def _attachment_document(
         document["license"] = None
     if attachment.author.uri != author_uri:
         document["attributedTo"] = attachment.author.uri
+    if len(attachment.sha256) == 64:
+        # The licence binds to these exact bytes (VC Data Integrity `digestMultibase`).
+        document["digestMultibase"] = digest_multibase(attachment.sha256)
     return {key: value for key, value in document.items() if value is not None}
+
+
+def digest_multibase(sha256_hex: str) -> str:
+    """A SHA-256 digest as a base58btc multibase multihash (0x12, 32 bytes, digest)."""
+    return encode_multibase(b"\x12\x20" + bytes.fromhex(sha256_hex))
+
+
+def _attachment_credits(post: Post, post_licence: Licence | None) -> str:
+    # Mastodon drops `attributedTo` and `license` on attachments: credit them in the text too.
+    lines = []
+    for attachment in post.attachments:
+        own = optional_licence(attachment.license)
+        if attachment.author_id == post.author_id and own == post_licence:
+            continue
+        terms = (
+            f'<a href="{own.url}" rel="license">{own.name}</a>' if own else "all rights reserved"
+        )
+        lines.append(
+            f"<p>{escape(attachment.file_name)} by {escape(attachment.author.label)}, {terms}</p>"
+        )
+    return "".join(lines)
 
 
 def note_document(tx: Tx, post: Post) -> dict[str, Any]:
@@ -132,7 +169,7 @@ def note_document(tx: Tx, post: Post) -> dict[str, Any]:
         "id": post.uri,
         "type": "Note",
         "attributedTo": author.uri,
-        "content": post.content_html + attribution,
+        "content": post.content_html + attribution + _attachment_credits(post, chosen),
         "contentMap": None,
         "source": {"content": post.source, "mediaType": "text/markdown"},
         "published": _iso(post.published_at),
@@ -145,6 +182,7 @@ def note_document(tx: Tx, post: Post) -> dict[str, Any]:
         "license": chosen.url if chosen else None,
         "audience": post.community.actor.uri if post.community else None,
         "sensitive": False,
+        "isBasedOn": post.based_on or None,
         "attachment": [_attachment_document(a, chosen, author.uri, tx) for a in post.attachments],
         "tag": [{"type": "Mention", "href": uri} for uri in mentions],
     }
