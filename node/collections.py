@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from node import documents, follows
+from node import documents, follows, portfolios
 from node.errors import InvalidInput
 from node.runtime import Tx
 from storage.models import Actor, OutboxActivity
@@ -27,6 +27,9 @@ async def collection(tx: Tx, actor: Actor, name: str, page: str | None) -> dict[
     """The collection's front page, or one numbered page of it."""
     uri = f"{actor.uri}/{name}"
     number = _page_number(page)
+    if name == "featured":
+        # The portfolio's public posts, inline and unpaged, as Mastodon serves its own.
+        return await portfolios.featured_collection(tx, actor)
     if name == "outbox":
         total = int(
             await tx.session.scalar(
@@ -36,10 +39,8 @@ async def collection(tx: Tx, actor: Actor, name: str, page: str | None) -> dict[
             )
             or 0
         )
-    elif name in ("followers", "following"):
-        total = await follows.count(tx, actor, followers=name == "followers")
     else:
-        total = 0  # featured: the portfolio arrives with badges and portfolios
+        total = await follows.count(tx, actor, followers=name == "followers")
     if number is None:
         return documents.ordered_collection(uri, total, f"{uri}?page=1" if total else None)
     offset = (number - 1) * PAGE_SIZE
@@ -53,12 +54,10 @@ async def collection(tx: Tx, actor: Actor, name: str, page: str | None) -> dict[
             .limit(PAGE_SIZE)
         )
         items = [{k: v for k, v in row.raw.items() if k != "@context"} for row in rows]
-    elif name in ("followers", "following"):
+    else:
         items = await follows.page(
             tx, actor, followers=name == "followers", offset=offset, limit=PAGE_SIZE
         )
-    else:
-        items = []
     more = offset + len(items) < total
     return documents.collection_page(
         f"{uri}?page={number}", uri, items, f"{uri}?page={number + 1}" if more else None
