@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from node import actors
 from node.errors import Conflict, Forbidden, InvalidInput, NotFound
-from node.licences import optional_licence
+from node.licences import Licence, optional_licence
 from node.rendering import markdown_to_html
 from node.runtime import Tx
 from storage.models import Actor, Community, Member, Membership, Post
@@ -17,6 +17,12 @@ from storage.models import Actor, Community, Member, Membership, Post
 KINDS = ("teacher", "youth")
 COMMUNITY_ROLES = ("member", "mentor", "steward")
 NEWCOMER_PERIOD = timedelta(days=30)
+# How open a community requires its posts to be; None accepts any licence, or none.
+OPENNESS = {
+    "shared": "a licence that lets others share them (not all rights reserved)",
+    # https://freedomdefined.org/Definition: the open educational resources licences.
+    "free": "CC0, the Public Domain Mark, CC BY or CC BY-SA (free cultural works)",
+}
 ACTIVE_PERIOD = timedelta(days=7)
 
 
@@ -29,6 +35,7 @@ async def add(
     kind: str = "teacher",
     default_license: str | None = None,
     closed: bool = False,
+    minimum_openness: str | None = None,
 ) -> Community:
     """A new community with its Group actor."""
     if kind not in KINDS:
@@ -39,6 +46,7 @@ async def add(
     if len(description) > 5000:
         raise InvalidInput("a description is at most 5000 characters")
     licence = optional_licence(default_license)
+    _check_level(minimum_openness)
     actor = await actors.create_local(tx, "group", name, title)
     actor.summary_html = markdown_to_html(description) if description.strip() else ""
     actor.manually_approves_followers = closed
@@ -49,10 +57,51 @@ async def add(
         kind=kind,
         default_license=licence.spdx_id if licence else None,
         closed=closed,
+        minimum_openness=minimum_openness,
         created_at=tx.now(),
     )
+    if licence is not None:
+        check_openness(community, licence)  # its own default must meet its own rule
     tx.session.add(community)
     await tx.session.flush()
+    return community
+
+
+def _check_level(level: str | None) -> None:
+    if level is not None and level not in OPENNESS:
+        raise InvalidInput(f"unknown openness {level!r}: choose {' or '.join(OPENNESS)}")
+
+
+def meets(level: str | None, licence: Licence | None) -> bool:
+    """Whether a licence is open enough for a community's minimum openness."""
+    if level is None:
+        return True
+    if licence is None:
+        return False
+    if level == "free":
+        return licence.is_creative_commons and not licence.conditions & {"NC", "ND"}
+    return True
+
+
+def check_openness(community: Community, licence: Licence | None) -> None:
+    """Forbidden, saying what the community accepts, when a licence is not open enough."""
+    if meets(community.minimum_openness, licence):
+        return
+    given = licence.name if licence else "no licence (all rights reserved)"
+    raise Forbidden(
+        f"{community.title} accepts only {OPENNESS[community.minimum_openness or '']}; "
+        f"this work has {given}. Choose another licence to share it here."
+    )
+
+
+async def set_minimum_openness(
+    tx: Tx, acting: Member, community: Community, level: str | None
+) -> Community:
+    """Require posts to be at least this open (stewards and administrators)."""
+    if not await can_steward(tx, community, acting):
+        raise Forbidden("only the community's stewards and administrators may set this")
+    _check_level(level)
+    community.minimum_openness = level
     return community
 
 

@@ -30,6 +30,7 @@ class Draft:
     reply_to: str | None = None  # URL of the post answered
     licence: str | None = None  # SPDX id; None = the default; "none" = all rights reserved
     attachments: tuple[Attachment, ...] = ()
+    based_on: tuple[str, ...] = ()  # ids of the works this adapts (node.derivatives)
 
 
 def default_licence(community: Community | None, author: Member) -> Licence | None:
@@ -91,6 +92,8 @@ async def create(tx: Tx, author: Member, draft: Draft) -> Post:
         if draft.licence is None
         else optional_licence(draft.licence)
     )
+    if community is not None:
+        communities.check_openness(community, chosen)
     key = secrets.token_hex(8)
     uri = tx.settings.url(POST_PATH + key)
     now = tx.now()
@@ -108,6 +111,7 @@ async def create(tx: Tx, author: Member, draft: Draft) -> Post:
         source=text,
         content_html=markdown_to_html(text),
         license=chosen.spdx_id if chosen else None,
+        based_on=list(draft.based_on) or None,
         visibility="public",
         published_at=now,
     )

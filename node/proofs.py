@@ -79,8 +79,10 @@ async def sign(
         return dict(document)  # already signed (by us earlier, or by its remote author)
     unsigned = dict(document)
     embedded = unsigned.get("object")
-    if isinstance(embedded, Mapping) and "proof" not in embedded and (
-        "attributedTo" in embedded or embedded.get("type") in AUTHORING_ACTIVITIES
+    if (
+        isinstance(embedded, Mapping)
+        and "proof" not in embedded
+        and ("attributedTo" in embedded or embedded.get("type") in AUTHORING_ACTIVITIES)
     ):
         author = await _local_author(tx, author_of(embedded))
         if author is not None:
