@@ -1,0 +1,74 @@
+"""Following outward through the real web forms, across two real Guildhall nodes over HTTP."""
+
+from __future__ import annotations
+
+import io
+import re
+from contextlib import closing
+
+import httpx
+import pytest
+
+from tests.interop.conftest import Nodes, cli, eventually, get_json
+from tests.servers import RunningNode
+
+pytestmark = pytest.mark.federation
+
+PASSWORD = "a long enough password"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+FORM = re.compile(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', re.S)
+
+
+def _add_member(node: RunningNode, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert cli(node, "member", "add", name, "--password-stdin") == 0
+
+
+def _signed_in(node: RunningNode, name: str) -> httpx.Client:
+    browser = httpx.Client(base_url=node.url, timeout=20)
+    match = CSRF.search(browser.get("/sign-in").text)
+    assert match
+    answer = browser.post(
+        "/sign-in",
+        data={"csrf_token": match.group(1), "name": name, "password": PASSWORD, "next": "/"},
+    )
+    assert answer.status_code == 303, answer.text
+    return browser
+
+
+def _form(page: httpx.Response, action: str) -> dict[str, str]:
+    for target, body in FORM.findall(page.text):
+        if target == action:
+            return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', body))
+    raise AssertionError(f"no form posting to {action}")
+
+
+def test_a_member_searches_follows_and_unfollows_a_remote_community(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    school, ngo = nodes.start("school"), nodes.start("ngo")
+    _add_member(school, "ana", monkeypatch)
+    assert cli(ngo, "community", "add", "robotics", "--title", "Robotics") == 0
+    robotics = ngo.url + "/communities/robotics"
+
+    with closing(_signed_in(school, "ana")) as ana:
+        found = ana.get("/search", params={"q": f"@robotics@{ngo.settings.domain}"})
+        assert found.status_code == 200, found.text
+        assert "Robotics" in found.text and f"@robotics@{ngo.settings.domain}" in found.text
+        follow = _form(found, "/follow")
+        assert follow["uri"] == robotics
+        assert ana.post("/follow", data=follow).status_code == 303
+
+        # The community accepts on its own; both sides then agree on the follow.
+        followers = robotics + "/followers"
+        eventually(lambda: get_json(followers)["totalItems"] == 1)
+        assert get_json(followers, page=1)["orderedItems"] == [school.url + "/members/ana"]
+        eventually(lambda: "Following" in ana.get("/following").text)
+        following = get_json(school.url + "/members/ana/following", page=1)
+        assert following["orderedItems"] == [robotics]
+        profile = ana.get("/@robotics@" + ngo.settings.domain)
+        assert profile.status_code == 200 and "Unfollow" in profile.text
+
+        assert ana.post("/unfollow", data=_form(ana.get("/following"), "/unfollow")).is_redirect
+        eventually(lambda: get_json(followers)["totalItems"] == 0)
+        assert "You do not follow anyone yet" in ana.get("/following").text
