@@ -342,19 +342,6 @@ async def cmd_badge_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-async def cmd_export_member(args: argparse.Namespace) -> int:
-    async def work(tx: Tx) -> None:
-        member = await members.get(tx, args.name)
-        output = Path(args.output or export.file_name(member, tx.now()))
-        partial = output.with_name(output.name + ".partial")
-        with partial.open("wb") as target:
-            artifacts = await export.write_archive(tx, member, target)
-        os.replace(partial, output)  # never leave a half-written archive under the real name
-        print(f"Wrote {output}: {len(artifacts)} works with their licences (LICENSES.md).")
-
-    return await _with_node(args, work)
-
-
 def parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     root = argparse.ArgumentParser(prog="guildhall", description=__doc__)
