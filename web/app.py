@@ -42,8 +42,11 @@ from web import (
     files,
     follows,
     home,
+    moderation,
+    notifications,
     posts,
     profiles,
+    reactions,
     search,
     timeline,
 )
@@ -158,6 +161,9 @@ def create_app(
             *timeline.routes,
             *search.routes,
             *follows.routes,  # before activitypub's /communities/{name}/{collection}
+            *reactions.routes,
+            *moderation.routes,
+            *notifications.routes,
             *activitypub.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
@@ -171,6 +177,7 @@ def create_app(
                 https_only=config.base_url.startswith("https://"),
                 max_age=14 * 24 * 3600,
             ),
+            Middleware(notifications.UnreadNotifications),  # inside sessions: it reads them
         ],
         exception_handlers={GuildhallError: guildhall_error, HTTPException: http_error},
         lifespan=lifespan,
