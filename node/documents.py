@@ -153,10 +153,14 @@ def note_document(tx: Tx, post: Post) -> dict[str, Any]:
     chosen = optional_licence(post.license)
     mentions = [m.actor.uri for m in post.mentions]
     to, cc = addressing_for(post.visibility, author.followers_uri or "", mentions)
-    if post.community is not None:
-        cc = [*cc, post.community.actor.uri]
+    # FEP-1b12 `audience`: our community, or the remote group whose thread a reply joins.
+    remote_audience = (post.raw or {}).get("audience")
+    audience = post.community.actor.uri if post.community else remote_audience
+    if isinstance(audience, str) and audience not in cc:
+        cc = [*cc, audience]
+    title = escape(post.title)
     attribution = (
-        f"<p>{post.title + ' by ' if post.title else 'By '}{author.label}, "
+        f"<p>{title + ' by ' if title else 'By '}{escape(author.label)}, "
         + (
             f'<a href="{chosen.url}" rel="license">{chosen.name}</a>'
             if chosen
@@ -180,11 +184,15 @@ def note_document(tx: Tx, post: Post) -> dict[str, Any]:
         "inReplyTo": post.in_reply_to_uri,
         "name": post.title or None,
         "license": chosen.url if chosen else None,
-        "audience": post.community.actor.uri if post.community else None,
+        "audience": audience if isinstance(audience, str) else None,
         "sensitive": False,
         "isBasedOn": post.based_on or None,
         "attachment": [_attachment_document(a, chosen, author.uri, tx) for a in post.attachments],
-        "tag": [{"type": "Mention", "href": uri} for uri in mentions],
+        # Mastodon's NoteSerializer::MentionSerializer: href is the actor id, name `@acct`.
+        "tag": [
+            {"type": "Mention", "href": m.actor.uri, "name": f"@{m.actor.handle}"}
+            for m in post.mentions
+        ],
     }
     return {key: value for key, value in document.items() if value is not None}
 

@@ -22,7 +22,7 @@ from federation.signatures import (
     verify_with_refetch,
 )
 from federation.vocabulary import id_of, types_of
-from node import follows, hosts, policy, proofs, reactions, reports
+from node import follows, hosts, notes, policy, proofs, reactions, reports
 from node.incoming import Ignored, Incoming
 from node.remote_actors import RemoteError, public_key
 from node.runtime import Node, Tx
@@ -53,6 +53,13 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("Undo", "Announce"): reactions.on_undo_announce,
     ("Undo", "*"): reactions.on_undo,
     ("Flag", "*"): reports.on_flag,
+    ("Create", "*"): notes.on_create,
+    ("Update", "Note"): notes.on_update,
+    ("Update", "Page"): notes.on_update,
+    ("Update", "Article"): notes.on_update,
+    ("Update", "Question"): notes.on_update,
+    ("Delete", "*"): notes.on_delete,
+    ("Announce", "*"): notes.on_announce,
 }
 
 

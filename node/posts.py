@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from node import communities
+from node import communities, notes
 from node.errors import Forbidden, InvalidInput, NotFound
 from node.licences import Licence, optional_licence
 from node.rendering import markdown_to_html
@@ -94,9 +94,12 @@ async def create(tx: Tx, author: Member, draft: Draft) -> Post:
     )
     if community is not None:
         communities.check_openness(community, chosen)
+    content_html, mentioned = await notes.link_mentions(tx, markdown_to_html(text))
     key = secrets.token_hex(8)
     uri = tx.settings.url(POST_PATH + key)
     now = tx.now()
+    # A reply into a remote group's thread names that group too (FEP-1b12 `audience`).
+    remote_audience = (parent.raw or {}).get("audience") if parent and not parent.local else None
     post = Post(
         key=key,
         uri=uri,
@@ -109,18 +112,61 @@ async def create(tx: Tx, author: Member, draft: Draft) -> Post:
         thread_id=(parent.thread_id or parent.id) if parent else None,
         title=title,
         source=text,
-        content_html=markdown_to_html(text),
+        content_html=content_html,
         license=chosen.spdx_id if chosen else None,
         based_on=list(draft.based_on) or None,
         visibility="public",
+        raw={"audience": remote_audience} if isinstance(remote_audience, str) else None,
         published_at=now,
     )
     tx.session.add(post)
     await tx.session.flush()
     for attachment in draft.attachments:
         attachment.post_id = post.id
-    await tx.session.refresh(post, ["attachments", "author", "community"])
+    await tx.session.refresh(post, ["attachments", "author", "community", "mentions"])
+    await notes.record_mentions(tx, post, mentioned, parent)
+    await notes.publish(tx, post, "Create")
     return post
+
+
+def _may_change(member: Member, post: Post) -> None:
+    if not post.local or post.deleted_at is not None:
+        raise Forbidden("only posts written on this node can be changed here")
+    if post.author_id != member.actor_id and member.role not in ("moderator", "admin"):
+        raise Forbidden("only its author (or a moderator) may change a post")
+
+
+async def edit(
+    tx: Tx, member: Member, post: Post, text: str, title: str | None = None
+) -> Post:
+    """Change a post's text (and title); followers and its community receive an Update."""
+    _may_change(member, post)
+    text = text.strip()
+    if not text:
+        raise InvalidInput("a post needs some text")
+    if len(text) > tx.settings.limits.max_post_chars:
+        raise InvalidInput(f"posts are at most {tx.settings.limits.max_post_chars} characters")
+    if title is not None:
+        title = " ".join(title.split())
+        if len(title) > MAX_TITLE:
+            raise InvalidInput(f"titles are at most {MAX_TITLE} characters")
+        post.title = title
+    post.source = text
+    post.content_html, mentioned = await notes.link_mentions(tx, markdown_to_html(text))
+    post.updated_at = tx.now()
+    await notes.record_mentions(tx, post, mentioned)
+    await notes.publish(tx, post, "Update")
+    return post
+
+
+async def delete(tx: Tx, member: Member, post: Post) -> None:
+    """Delete a post; everyone who received it gets a Delete with a Tombstone."""
+    _may_change(member, post)
+    await notes.publish(tx, post, "Delete")
+    post.deleted_at = tx.now()
+    post.content_html = ""
+    post.source = ""
+    post.title = ""
 
 
 @dataclass

@@ -1,0 +1,90 @@
+"""Communities as FEP-1b12 groups: who may post into one from the fediverse, and re-sharing.
+
+https://codeberg.org/fediverse/fep/src/branch/main/fep/1b12/fep-1b12.md: a group announces
+every activity about its content to its followers. We send a Create twice, as
+`Announce{Create{Note}}` for group-aware servers (Lemmy, Guildhall) and as `Announce{Note}` by id
+for Mastodon, whose ActivityPub::Activity::Announce only boosts statuses and drops the first form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from federation.vocabulary import PUBLIC, as_list, id_of, recipients_of, types_of
+from node import communities, delivery, documents, follows
+from node.runtime import Tx
+from storage.models import Actor, Community, Post
+
+SHARED_VISIBILITIES = ("public", "unlisted")
+
+
+async def may_post(tx: Tx, community: Community, actor: Actor) -> bool:
+    """Whether a remote actor may post into a community: a follower of an open one, or a member."""
+    record = await communities.membership(tx, community, actor)
+    if record is not None and record.state == "approved":
+        return True
+    if community.closed:
+        return False
+    # An accepted Follow is how the fediverse joins an open group (FEP-1b12, Lemmy, Guildhall).
+    follow = await follows.find(tx, actor, community.actor)
+    return follow is not None and follow.state == "accepted"
+
+
+async def addressed_community(
+    tx: Tx, note: dict[str, Any], activity: dict[str, Any], parent: Post | None
+) -> Community | None:
+    """The local community a remote note is meant for: its thread's, or one it mentions or
+    addresses (`to`, `cc`, `audience`)."""
+    if parent is not None and parent.community is not None:
+        return parent.community
+    mentioned = [
+        href
+        for tag in as_list(note.get("tag"))
+        if "Mention" in types_of(tag) and isinstance(tag, dict)
+        if (href := id_of(tag.get("href")))
+    ]
+    candidates = list(dict.fromkeys([*mentioned, *recipients_of(note), *recipients_of(activity)]))
+    if not candidates:
+        return None
+    found = {
+        community.actor.uri: community
+        for community in await tx.session.scalars(
+            select(Community)
+            .join(Community.actor)
+            .where(Actor.local.is_(True), Actor.uri.in_(candidates[:100]))
+        )
+    }
+    return next((found[uri] for uri in candidates if uri in found), None)
+
+
+async def announce(tx: Tx, community: Community, post: Post, activity: dict[str, Any]) -> None:
+    """Re-share an activity (Create, Update or Delete) about a community's post to its followers."""
+    if post.visibility not in SHARED_VISIBILITIES:
+        return
+    group = community.actor
+    followers = await follows.remote_followers(tx, group)
+    inner = {key: value for key, value in activity.items() if key != "@context"}
+    wrapped = documents.activity(
+        group,
+        "Announce",
+        inner,
+        delivery.new_activity_uri(tx, group),
+        to=[PUBLIC],
+        cc=[group.followers_uri or ""],
+    )
+    wrapped["audience"] = group.uri
+    # Kept out of the outbox listing: the boost below is what the outbox shows, once.
+    await delivery.publish(tx, group, wrapped, recipients=followers, public=False)
+    if "Create" in types_of(activity):
+        boost = documents.activity(
+            group,
+            "Announce",
+            post.uri,
+            delivery.new_activity_uri(tx, group),
+            to=[PUBLIC],
+            cc=[group.followers_uri or "", post.author.uri],
+        )
+        boost["audience"] = group.uri
+        await delivery.publish(tx, group, boost, recipients=followers, public=True)
