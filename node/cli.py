@@ -21,6 +21,7 @@ from node import (
     auth,
     badges,
     communities,
+    export,
     follows,
     members,
     posts,
@@ -342,6 +343,19 @@ async def cmd_badge_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_export_member(args: argparse.Namespace) -> int:
+    async def work(tx: Tx) -> None:
+        member = await members.get(tx, args.name)
+        output = Path(args.output or export.file_name(member, tx.now()))
+        partial = output.with_name(output.name + ".partial")
+        with partial.open("wb") as target:
+            artifacts = await export.write_archive(tx, member, target)
+        os.replace(partial, output)  # never leave a half-written archive under the real name
+        print(f"Wrote {output}: {len(artifacts)} works with their licences (LICENSES.md).")
+
+    return await _with_node(args, work)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     root = argparse.ArgumentParser(prog="guildhall", description=__doc__)
@@ -468,6 +482,15 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--offline", action="store_true", help="fetch nothing")
     check.add_argument("--dev", action="store_true", help="allow http and loopback issuers")
     check.set_defaults(run=cmd_badge_verify)
+    archive = commands.add_parser("export", help="export data").add_subparsers(
+        dest="export_command", required=True, metavar="WHAT"
+    )
+    archive_member = archive.add_parser(
+        "member", help="a member's works as a ZIP: signed AS2 JSON, files and LICENSES.md"
+    )
+    archive_member.add_argument("name")
+    archive_member.add_argument("--output", metavar="FILE", help="default: NAME-HOST-DATE.zip")
+    archive_member.set_defaults(run=cmd_export_member)
     return root
 
 
