@@ -96,6 +96,14 @@ async def request(tx: Tx, actor: Actor, follow_id: int) -> Follow:
     return record
 
 
+async def request_from(tx: Tx, actor: Actor, follower: Actor) -> Follow:
+    """The pending request of `follower` to follow a local actor, or NotFound."""
+    record = await find(tx, follower, actor)
+    if record is None or record.state != "pending":
+        raise NotFound(f"{follower.handle} has no pending request to follow {actor.handle}")
+    return record
+
+
 async def follow(tx: Tx, follower: Actor, target: Actor) -> Follow:
     """Follow an actor: at once when it is ours and open, otherwise by sending a Follow."""
     if follower.id == target.id:

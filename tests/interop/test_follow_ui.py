@@ -72,3 +72,31 @@ def test_a_member_searches_follows_and_unfollows_a_remote_community(
         assert ana.post("/unfollow", data=_form(ana.get("/following"), "/unfollow")).is_redirect
         eventually(lambda: get_json(followers)["totalItems"] == 0)
         assert "You do not follow anyone yet" in ana.get("/following").text
+
+
+def test_a_closed_community_approves_a_remote_follower_from_the_cli(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    school, ngo = nodes.start("school"), nodes.start("ngo")
+    _add_member(school, "ana", monkeypatch)
+    assert cli(ngo, "community", "add", "staff", "--title", "Staff", "--closed") == 0
+    staff = f"@staff@{ngo.settings.domain}"
+    with closing(_signed_in(school, "ana")) as ana:
+        found = ana.get("/search", params={"q": staff})
+        assert "approves followers by hand" in found.text
+        assert ana.post("/follow", data=_form(found, "/follow")).status_code == 303
+        assert "Requested" in ana.get("/following").text
+
+        capsys.readouterr()
+        ana_handle = f"ana@{school.settings.domain}"
+        eventually(lambda: cli(ngo, "followers", "pending", "staff") == 0
+                   and ana_handle in capsys.readouterr().out)  # fmt: skip
+        assert cli(ngo, "followers", "approve", "staff", ana_handle) == 0
+        assert f"{ana_handle} now follows staff" in capsys.readouterr().out
+        eventually(lambda: "Following" in ana.get("/following").text)
+        assert get_json(ngo.url + "/communities/staff/followers")["totalItems"] == 1
+
+        assert cli(ngo, "followers", "approve", "staff", ana_handle) == 2  # nothing pending now
+        assert cli(school, "unfollow", "--as", "ana", staff) == 0
+        eventually(lambda: get_json(ngo.url + "/communities/staff/followers")["totalItems"] == 0)
+        assert "You do not follow anyone yet" in ana.get("/following").text
