@@ -32,6 +32,7 @@ from node.errors import (
     NotSignedIn,
     TooManyAttempts,
 )
+from node.metrics import Metrics
 from node.runtime import Node, open_node
 from node.settings import Settings
 from web import (
@@ -39,8 +40,10 @@ from web import (
     activitypub,
     admin,
     communities,
+    federation_admin,
     files,
     follows,
+    health,
     home,
     moderation,
     notifications,
@@ -157,6 +160,8 @@ def create_app(
             *posts.routes,
             *profiles.routes,
             *admin.routes,
+            *federation_admin.routes,
+            *health.routes,
             *files.routes,
             *timeline.routes,
             *search.routes,
@@ -183,6 +188,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.pages = Pages()
+    app.state.metrics = Metrics()  # the app's own registry, never prometheus' global one
     if node is not None:
         app.state.node = node
     return app
