@@ -22,7 +22,7 @@ from federation.signatures import (
     verify_with_refetch,
 )
 from federation.vocabulary import id_of, types_of
-from node import follows, hosts, notes, policy, proofs, reactions, reports
+from node import follows, hosts, identity, notes, policy, proofs, reactions, reports
 from node.incoming import Ignored, Incoming
 from node.remote_actors import RemoteError, public_key
 from node.runtime import Node, Tx
@@ -45,6 +45,7 @@ class Refused(Exception):
 # The map of everything we federate: (activity type, object type) -> handler; "*" = any object.
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("Follow", "*"): follows.on_follow,
+    ("Move", "*"): identity.on_move,
     ("Accept", "*"): follows.on_accept,
     ("Reject", "*"): follows.on_reject,
     ("Undo", "Follow"): follows.on_undo_follow,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from node import delivery, inbox
+from node import delivery, identity, inbox
 from node.runtime import Node
 
 IDLE_PAUSE = 1.0
@@ -16,7 +16,9 @@ async def run_once(node: Node) -> int:
     """One pass over both queues; returns how many items were taken (tests call this)."""
     handled = await inbox.process_due(node)
     sent = await delivery.deliver_due(node)
-    return handled + sent
+    # Profile links due for their periodic rel="me" re-check; one indexed query when none are.
+    checked = await identity.check_due(node)
+    return handled + sent + checked
 
 
 async def run_until_stopped(node: Node, stop: asyncio.Event) -> None:
