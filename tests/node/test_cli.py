@@ -2,6 +2,7 @@
 
 import asyncio
 import io
+import shutil
 import stat
 import sys
 from pathlib import Path
@@ -53,10 +54,24 @@ def shell(
     return Shell(tmp_path, capsys)
 
 
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A node initialised once with `guildhall init` (migrations and keys are the slow part)."""
+    root = tmp_path_factory.mktemp("initialised")
+    database = f"sqlite+aiosqlite:///{root / 'var' / 'guildhall.db'}"
+    arguments = ["--base-url", BASE_URL, "--database", database, "--first-admin", "head"]
+    assert main(["--config", str(root / "etc" / "guildhall.toml"), "init", *arguments]) == 0
+    return root
+
+
 @pytest.fixture
-def ready(shell: Shell) -> Shell:
-    """A shell on an initialised node with one administrator."""
-    shell.init("--first-admin", "head")
+def ready(shell: Shell, initialised: Path) -> Shell:
+    """A shell on its own copy of an initialised node with one administrator, `head`."""
+    shutil.copytree(initialised / "var", shell.root / "var")
+    text = (initialised / "etc" / "guildhall.toml").read_text(encoding="utf-8")
+    shell.config.parent.mkdir()
+    shell.config.write_text(text.replace(str(initialised), str(shell.root)), encoding="utf-8")
+    assert load(shell.config, environ={}).database_url == shell.database
     return shell
 
 
