@@ -88,6 +88,7 @@ async def file(tx: Tx, reporter: Member, query: str, comment: str) -> Report:
     )
     tx.session.add(report)
     await tx.session.flush()
+    await tx.session.refresh(report, ["reporter", "target"])
     await _notify_moderators(tx, report, reporter.actor)
     return report
 
