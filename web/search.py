@@ -9,17 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node import actors, follows, posts, remote_actors, timeline
-from node.errors import GuildhallError, NotFound, NotSignedIn
+from node import actors, follows, posts, reactions, remote_actors, timeline
+from node.errors import GuildhallError, InvalidInput, NotFound, NotSignedIn
 from node.runtime import Tx
 from web.timeline import cursor
 from web.units import redirect, unit
 
 MAX_QUERY = 2048
-POST_HINT = (
-    " If this is the address of a post, follow its author instead: what they post next will"
-    " appear in your home timeline."
-)
 
 
 def _is_url(query: str) -> bool:
@@ -54,8 +50,16 @@ async def _find(tx: Tx, query: str) -> dict[str, Any]:
         try:
             return {"post": await posts.find_by_url(tx, query)}
         except NotFound:
-            pass  # not a post we know: perhaps a profile
-        return {"actor": await remote_actors.lookup(tx, query)}
+            pass  # not a post we know: perhaps a profile, else a post to fetch
+        try:
+            return {"actor": await remote_actors.lookup(tx, query)}
+        except remote_actors.RemoteError:
+            try:
+                return {"post": await reactions.resolve_post(tx, query)}
+            except GuildhallError as exc:
+                raise InvalidInput(
+                    f"{query} is neither a profile nor a post this node can read: {exc.reason}"
+                ) from exc
     if "@" not in query.lstrip("@"):
         actor = await actors.find_local(tx, query.lstrip("@"))
         if actor is None or actor.kind == "application":
@@ -76,14 +80,14 @@ async def search_page(request: Request) -> Response:
             if "actor" in found:
                 found["follow"] = await follows.find(tx, viewer.actor, found["actor"])
                 found["counts"] = await counts(tx, found["actor"])
+            elif "post" in found:
+                found["follow"] = await follows.find(tx, viewer.actor, found["post"].author)
             return request.app.state.pages.render(request, "search.html", {"query": query, **found})
     except NotSignedIn:
         raise
     except GuildhallError as exc:
         # A failed lookup is the searcher's answer, not a server fault: say why, with a 4xx.
-        reason = exc.reason + (
-            POST_HINT if _is_url(query) and not isinstance(exc, NotFound) else ""
-        )
+        reason = exc.reason
         status = 404 if isinstance(exc, NotFound) else 400
     async with unit(request):
         return request.app.state.pages.render(

@@ -103,12 +103,20 @@ def fediverse() -> Fediverse:
     server = Fediverse()
     server.add_actor("zoe")
     server.add_actor("makers", kind="Group")
+    server.documents[f"{SOCIAL}/collections/1"] = {
+        "@context": AS2,
+        "id": f"{SOCIAL}/collections/1",
+        "type": "OrderedCollection",
+        "totalItems": 0,
+    }
     server.documents[f"{SOCIAL}/notes/1"] = {
         "@context": AS2,
         "id": f"{SOCIAL}/notes/1",
         "type": "Note",
         "attributedTo": f"{SOCIAL}/users/zoe",
-        "content": "<p>hello</p>",
+        "content": "<p>hello from a pasted URL</p>",
+        "to": [f"{AS2}#Public"],
+        "license": "https://creativecommons.org/licenses/by/4.0/",
     }
     return server
 
@@ -224,7 +232,7 @@ async def test_search_a_remote_handle_follow_and_get_accepted(
     [
         ("@someone@nowhere.example", 400, "cannot find acct:someone@nowhere.example"),
         ("@ghost@social.example", 400, "cannot find acct:ghost@social.example"),
-        (f"{SOCIAL}/notes/1", 400, "follow its author instead"),
+        (f"{SOCIAL}/collections/1", 400, "neither a profile nor a post this node can read"),
         ("not a handle@", 400, "is not a handle"),
         ("nobody", 404, "no one called"),
     ],
@@ -271,6 +279,15 @@ async def test_search_needs_a_member_and_resolves_local_names_and_posts(
     found = await ana.get("/search", params={"q": post.uri})
     assert found.status_code == 200
     assert f'href="/posts/{post.key}"' in found.text and "Gears!" in found.text
+
+    # A post from elsewhere is fetched from its server and kept; its author can be followed.
+    pasted = await ana.get("/search", params={"q": f"{SOCIAL}/notes/1"})
+    assert pasted.status_code == 200 and "hello from a pasted URL" in pasted.text
+    key = re.search(r'<a href="/posts/([0-9a-f]+)">Open this post here', pasted.text)
+    assert key
+    _form_action(pasted, "/follow", f"{SOCIAL}/users/zoe")
+    thread = await ana.get(f"/posts/{key.group(1)}")
+    assert "hello from a pasted URL" in thread.text and "CC BY 4.0" in thread.text
 
 
 async def _remote_post(tx: Tx, author_uri: str, text: str, **columns: Any) -> Post:
