@@ -34,7 +34,16 @@ from federation.domains import same_origin
 from federation.media_types import AS2_CONTEXT
 from federation.multikey import MultikeyError, decode_public_key
 from federation.vocabulary import as_list, id_of, types_of
-from node import communities, delivery, discovery, follows, keys, members, remote_actors
+from node import (
+    communities,
+    delivery,
+    discovery,
+    follows,
+    keys,
+    members,
+    proofs,
+    remote_actors,
+)
 from node.documents import EXTENSIONS
 from node.errors import Forbidden, InvalidInput, NotFound
 from node.incoming import Ignored, Incoming
@@ -70,6 +79,7 @@ NOTE_CONTEXT: list[Any] = [
         },
     },
 ]
+ACHIEVEMENT_TYPES = sorted(ob3.ACHIEVEMENT_TYPES)
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 AWARDING_ROLES = ("mentor", "steward")
 MAX_IMAGE_BYTES = 1024 * 1024
@@ -508,6 +518,13 @@ async def award(
     return record
 
 
+async def signed_award_note(tx: Tx, record: Award) -> dict[str, Any]:
+    """The award note as served at its address, with the community's FEP-8b32 proof."""
+    community = record.community
+    assert community is not None
+    return await proofs.sign(tx, community.actor, award_note(tx, record), record.created_at)
+
+
 def award_note(tx: Tx, record: Award) -> dict[str, Any]:
     """The `Note` announcing an award: Mastodon shows its text, mention and badge image."""
     achievement, community, recipient = record.achievement, record.community, record.recipient
@@ -580,14 +597,9 @@ async def _publish(tx: Tx, record: Award, kind: str, obj: dict[str, Any]) -> Non
         "to": ["https://www.w3.org/ns/activitystreams#Public"],
         "cc": [actor.followers_uri, record.recipient.uri],
     }
-    assert actor.ed25519_private_sealed is not None
-    private_key = keys.ed25519_private_key(
-        keys.Sealer(tx.settings.secret), actor.ed25519_private_sealed
-    )
-    # FEP-8b32: eddsa-jcs-2022 over the whole activity, so relays cannot alter the award.
-    signed = integrity.sign(
-        activity, private_key, verification_method(actor), integrity.JCS, tx.now()
-    )
+    # FEP-8b32: eddsa-jcs-2022 proofs on the note and on the activity (node.proofs), so a relay
+    # cannot alter the award; the credential inside keeps its own eddsa-rdfc-2022 proof.
+    signed = await proofs.sign(tx, actor, activity)
     recipients = [record.recipient, *await follows.remote_followers(tx, actor)]
     await delivery.publish(tx, actor, signed, recipients=recipients)
 

@@ -12,7 +12,17 @@ from starlette.routing import Route
 from federation import nodeinfo
 from federation.media_types import ACTIVITY_JSON, JRD_JSON, XRD_XML, wants_activity_json
 from federation.webfinger import host_meta_xrd
-from node import actors, collections, discovery, documents, inbox, posts, proofs
+from node import (
+    actors,
+    badges,
+    collections,
+    communities,
+    discovery,
+    documents,
+    inbox,
+    posts,
+    proofs,
+)
 from node.errors import NotFound
 from web.units import unit
 
@@ -165,6 +175,64 @@ async def nodeinfo_document(request: Request) -> Response:
     )
 
 
+class CredentialResponse(JSONResponse):
+    """A secured credential (VC Data Model 2.0 §6.3 names `application/vc`; OB 3.0 serves the
+    JSON-LD form as `application/vc+ld+json`)."""
+
+    media_type = badges.VC_JSON
+
+
+class LdJSONResponse(JSONResponse):
+    """JSON-LD served as `application/ld+json`."""
+
+    media_type = "application/ld+json"
+
+
+def _public_json(document: dict[str, Any], response: type[JSONResponse]) -> Response:
+    # Wallets and verifiers in browsers fetch credentials and status lists cross-origin.
+    return response(document, headers={"Access-Control-Allow-Origin": "*", "Vary": "Accept"})
+
+
+async def achievement_json(request: Request, key: str) -> Response:
+    """An achievement as OB 3.0 `Achievement` JSON (called by its page on negotiation)."""
+    async with unit(request) as (tx, _viewer):
+        achievement = await badges.get_achievement(tx, key)
+        document = badges.achievement_document(tx, achievement)
+    return _public_json(document, LdJSONResponse)
+
+
+async def award_json(request: Request, key: str) -> Response:
+    """The award `Note` embedding the credential (called by the award page on negotiation)."""
+    async with unit(request) as (tx, _viewer):
+        record = await badges.get_award(tx, key)
+        if not record.local:
+            raise NotFound("this award was issued elsewhere; ask its issuer for it")
+        if record.revoked_at is not None:
+            raise NotFound("this award was revoked")
+        return as2(await badges.signed_award_note(tx, record))
+
+
+async def credential_json(request: Request) -> Response:
+    """The signed OpenBadgeCredential, as issued (revoked ones too: their status says so)."""
+    async with unit(request) as (tx, _viewer):
+        record = await badges.get_award(tx, request.path_params["key"])
+        if not record.local:
+            raise NotFound("this credential was issued elsewhere")
+        credential = dict(record.credential)
+    return _public_json(credential, CredentialResponse)
+
+
+async def status_list_json(request: Request) -> Response:
+    """A community's signed BitstringStatusListCredential."""
+    async with unit(request) as (tx, _viewer):
+        community = await communities.get(tx, request.path_params["name"])
+        document = await badges.status_list_document(tx, community)
+    accept = request.headers.get("accept", "")
+    return _public_json(
+        document, CredentialResponse if "application/vc" in accept else LdJSONResponse
+    )
+
+
 routes = [
     Route("/actor", instance_actor, methods=["GET"]),
     Route("/actor/inbox", inbox_post, methods=["POST"]),
@@ -177,4 +245,6 @@ routes = [
     Route("/.well-known/host-meta", host_meta, methods=["GET"]),
     Route("/.well-known/nodeinfo", nodeinfo_links, methods=["GET"]),
     Route("/nodeinfo/{version}", nodeinfo_document, methods=["GET"]),
+    Route("/credentials/{key}", credential_json, methods=["GET"]),
+    Route("/communities/{name}/badges/status", status_list_json, methods=["GET"]),
 ]
