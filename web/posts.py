@@ -159,9 +159,35 @@ async def reply_submit(request: Request) -> Response:
     return redirect(f"/posts/{reply.key}#post-{reply.key}", "Your reply is published.", request)
 
 
+async def edit_submit(request: Request) -> Response:
+    form = await checked_form(request)
+    async with unit(request) as (tx, viewer):
+        viewer = await require_member(request, tx)
+        post = await posts.get(tx, request.path_params["key"])
+        title = form.get("title")
+        await posts.edit(
+            tx, viewer, post, str(form.get("text", "")), str(title) if title is not None else None
+        )
+    return redirect(f"/posts/{post.key}#post-{post.key}", "Your post is updated.", request)
+
+
+async def delete_submit(request: Request) -> Response:
+    await checked_form(request)
+    async with unit(request) as (tx, viewer):
+        viewer = await require_member(request, tx)
+        post = await posts.get(tx, request.path_params["key"])
+        # A deleted reply sends you back to its thread; a deleted thread to the front page.
+        root = (await posts.thread(tx, post)).root if post.thread_id else None
+        await posts.delete(tx, viewer, post)
+    target = f"/posts/{root.key}" if root is not None and root.deleted_at is None else "/"
+    return redirect(target, "The post is deleted.", request)
+
+
 routes = [
     Route("/posts/{key}", thread_page, methods=["GET"]),
     Route("/posts/{key}/reply", reply_submit, methods=["POST"]),
+    Route("/posts/{key}/edit", edit_submit, methods=["POST"]),
+    Route("/posts/{key}/delete", delete_submit, methods=["POST"]),
     Route("/communities/{name}/compose", compose_page, methods=["GET"]),
     Route("/communities/{name}/compose", compose_submit, methods=["POST"]),
 ]

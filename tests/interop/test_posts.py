@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import re
 from typing import Any
 
 import httpx
@@ -15,6 +17,8 @@ from tests.interop.conftest import Nodes, cli, eventually, get_json
 from tests.servers import RunningNode
 
 pytestmark = pytest.mark.federation
+PASSWORD = "a long enough password"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def post_on(node: RunningNode, uri: str) -> dict[str, Any] | None:
@@ -28,6 +32,7 @@ def post_on(node: RunningNode, uri: str) -> dict[str, Any] | None:
                 if post is None:
                     return None
                 return {
+                    "key": post.key,
                     "author": post.author.uri,
                     "content": post.content_html,
                     "licence": post.license,
@@ -44,10 +49,11 @@ def post_on(node: RunningNode, uri: str) -> dict[str, Any] | None:
 
 
 def test_a_community_thread_spans_two_nodes(
-    nodes: Nodes, capsys: pytest.CaptureFixture[str]
+    nodes: Nodes, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     school, ngo = nodes.start("school"), nodes.start("ngo")
-    assert cli(school, "member", "add", "ana", "--display-name", "Ana") == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert cli(school, "member", "add", "ana", "--display-name", "Ana", "--password-stdin") == 0
     assert cli(ngo, "member", "add", "bob", "--display-name", "Bob") == 0
     assert (
         cli(ngo, "community", "add", "robotics", "--title", "Robotics", "--license", "CC-BY-SA-4.0")
@@ -116,6 +122,29 @@ def test_a_community_thread_spans_two_nodes(
     thread = httpx.get(post_url).text
     assert "Mine mesh too" in thread and f"ana@{school.settings.domain}" in thread
     assert "CC BY 4.0" in thread
+
+    # On the school, Bob's post shows his handle and the community it came through; Ana edits
+    # her reply with the form under it, and the NGO's copy follows.
+    with httpx.Client(base_url=school.url, timeout=20) as browser:
+        token = CSRF.search(browser.get("/sign-in").text)
+        assert token
+        signed_in = browser.post(
+            "/sign-in",
+            data={"csrf_token": token[1], "name": "ana", "password": PASSWORD, "next": "/"},
+        )
+        assert signed_in.status_code == 303
+        page = browser.get(f"/posts/{copy['key']}").text
+        assert f"@bob@{ngo.settings.domain}" in page and "via community" in page
+        assert "Mine mesh too" in page
+        mine = browser.get(reply_url).text
+        assert f'action="/posts/{reply_url.rsplit("/", 1)[1]}/edit"' in mine
+        token = CSRF.search(mine)
+        assert token
+        edited = browser.post(
+            reply_url + "/edit", data={"csrf_token": token[1], "text": "Mine mesh too, mostly."}
+        )
+        assert edited.status_code == 303
+    eventually(lambda: "mostly" in (post_on(ngo, reply_url) or {}).get("content", ""))
 
     # Bob edits his post: the school's copy follows. Ana deletes her reply: the NGO's goes.
     assert (
