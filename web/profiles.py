@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node import follows, members, posts
+from node import follows, identity, members, posts
 from node.members import MAX_PROFILE_LINKS
 from web.activitypub import local_actor_json, wants_json
 from web.security import checked_form, require_member
@@ -21,7 +21,16 @@ async def profile_page(request: Request) -> Response:
         authored = await posts.by_author(tx, member.actor)
         follow = await follows.find(tx, viewer.actor, member.actor) if viewer else None
         return request.app.state.pages.render(
-            request, "profile.html", {"member": member, "posts": authored, "follow": follow}
+            request,
+            "profile.html",
+            {
+                "member": member,
+                "posts": authored,
+                "follow": follow,
+                # DESIGN.md §5: verified rel="me" links and key fingerprints on every profile.
+                "verified": await identity.verified_links(tx, member),
+                "fingerprints": identity.fingerprints(member.actor),
+            },
         )
 
 
