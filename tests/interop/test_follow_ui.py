@@ -69,6 +69,16 @@ def test_a_member_searches_follows_and_unfollows_a_remote_community(
         profile = ana.get("/@robotics@" + ngo.settings.domain)
         assert profile.status_code == 200 and "Unfollow" in profile.text
 
+        # A member of the other node posts in the community, which re-shares it to followers.
+        assert cli(ngo, "member", "add", "bo", "--display-name", "Bo") == 0
+        text = "Servo calibration tips for the line follower"
+        assert cli(ngo, "post", "--as", "bo", "--community", "robotics", "--license",
+                   "CC-BY-SA-4.0", text) == 0  # fmt: skip
+        home = eventually(lambda: (page := ana.get("/home")) and text in page.text and page)
+        assert "Bo" in home.text and "CC BY-SA 4.0" in home.text
+        thread = re.search(r'<a href="(/posts/[0-9a-f]+)[^"]*">Open', home.text)
+        assert thread and text in ana.get(thread.group(1)).text
+
         assert ana.post("/unfollow", data=_form(ana.get("/following"), "/unfollow")).is_redirect
         eventually(lambda: get_json(followers)["totalItems"] == 0)
         assert "You do not follow anyone yet" in ana.get("/following").text
