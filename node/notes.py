@@ -31,7 +31,7 @@ from federation.vocabulary import (
     types_of,
     visibility_of,
 )
-from node import actors, delivery, documents, follows, groups, remote_actors
+from node import actors, badges, delivery, documents, follows, groups, remote_actors
 from node.errors import GuildhallError
 from node.incoming import Ignored, Incoming
 from node.licences import from_url
@@ -461,6 +461,10 @@ async def on_create(tx: Tx, incoming: Incoming) -> None:
     note = _embedded_note(incoming)
     if incoming.actor.uri not in ids_of(note.get("attributedTo")):
         raise Ignored("the note is attributed to someone other than the activity's actor")
+    if badges.CREDENTIAL_TERM in note:
+        # An award note: the badge is shown only once its credential verifies (node.badges).
+        await badges.receive_award(tx, incoming, note)
+        return
     existing = await post_by_uri(tx, str(id_of(note)))
     if existing is not None:
         return  # a redelivery, or the community's re-share arrived first

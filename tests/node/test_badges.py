@@ -21,7 +21,7 @@ from sqlalchemy import select
 from federation import badges as ob3
 from federation import baking, integrity, status_list
 from federation.multikey import encode_public_key
-from node import badges, communities, delivery, discovery, keys, members, remote_actors
+from node import badges, communities, delivery, discovery, inbox, keys, members, remote_actors
 from node.errors import Forbidden, InvalidInput
 from node.incoming import Ignored, Incoming
 from node.runtime import Node, Tx, open_node
@@ -535,3 +535,30 @@ async def test_no_deliveries_for_a_local_recipient(timed: Node) -> None:
         )
         assert created is not None and created.object_uri == award.note_uri
         assert list(await tx.session.scalars(select(Delivery))) == []
+
+
+async def test_the_inbox_create_handler_routes_award_notes_to_verification(
+    settings: Settings, clock: Clock
+) -> None:
+    issuer = "https://ngo.example/communities/robotics"
+    signing = Ed25519PrivateKey.generate()
+    group = remote_group(issuer, signing)
+    _credential, note, listing = remote_award(issuer, signing, "https://school.example/members/ana")
+    node = await receiving_node(settings, clock, {issuer: group, listing["id"]: listing})
+    activity = {
+        "id": "https://ngo.example/activities/1",
+        "type": "Create",
+        "actor": issuer,
+        "object": {**note, "to": [PUBLIC]},
+    }
+    try:
+        async with node.transaction() as tx:
+            ana = await members.add(tx, "ana")
+            robotics = await remote_actors.store(tx, group)
+            handler = inbox.handler_for("Create", "Note")
+            assert handler is not None
+            await handler(tx, Incoming(activity["id"], "Create", activity, robotics))
+            (award,) = await badges.awards_of(tx, ana.actor)
+            assert award.note_uri == note["id"] and not award.local
+    finally:
+        await node.close()
