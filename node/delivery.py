@@ -31,6 +31,7 @@ from sqlalchemy.orm import aliased
 from federation.client import FetchError
 from federation.domains import DomainError, authority_of
 from federation.retry import decide
+from federation.signatures import HttpSignatureAuth
 from node import hosts, proofs
 from node import policy as federation_policy
 from node.remote_actors import signer
@@ -130,7 +131,7 @@ async def _claim(node: Node, limit: int) -> list[tuple[int, str, datetime]]:
             .where(
                 older.host == Delivery.host,
                 older.state == "queued",
-                older.id < Delivery.id,
+                older.activity_id < Delivery.activity_id,  # an earlier activity, not a sibling
                 older_activity.object_uri == OutboxActivity.object_uri,
             )
             .exists()
@@ -172,6 +173,7 @@ async def _send(
     lease: datetime,
     rules: federation_policy.Policy,
     rng: random.Random,
+    signers: dict[int, HttpSignatureAuth] | None = None,
 ) -> str:
     """Send one claimed delivery; returns the outcome (delivered, retry, failed, refused, lost)."""
     async with node.transaction() as tx:
@@ -186,7 +188,12 @@ async def _send(
             return "refused"
         delivery.next_attempt_at = tx.now() + SEND_LEASE
         actor = delivery.activity.actor
-        auth = await signer(tx, actor)
+        # Loading an RSA private key costs ~0.1 s of CPU (cryptography validates it): once per
+        # actor per pass, not once per delivery of a fan-out.
+        signers = {} if signers is None else signers
+        if actor.id not in signers:
+            signers[actor.id] = await signer(tx, actor)
+        auth = signers[actor.id]
         body = json.dumps(delivery.activity.raw).encode("utf-8")
         inbox, host = delivery.inbox_uri, delivery.host
     status: int | None = None
@@ -255,10 +262,11 @@ async def deliver_due_outcomes(
     for delivery_id, host, lease in claimed:
         by_host[host].append((delivery_id, lease))
     senders = asyncio.Semaphore(SENDERS)
+    signers: dict[int, HttpSignatureAuth] = {}
 
     async def one(delivery_id: int, lease: datetime) -> None:
         async with senders:
-            outcomes[await _send(node, delivery_id, lease, rules, rng)] += 1
+            outcomes[await _send(node, delivery_id, lease, rules, rng, signers)] += 1
 
     async def drain(rows: list[tuple[int, datetime]]) -> None:
         for start in range(0, len(rows), HOST_CONCURRENCY):

@@ -294,3 +294,12 @@ async def test_a_row_whose_lease_was_taken_over_is_not_sent_twice(
     ((row_id, _host, lease),) = claimed
     assert await delivery._send(sender, row_id, lease, rules, random.Random()) == "lost"
     assert len(peers.received) == 1
+
+
+async def test_one_activity_to_many_inboxes_on_one_host_goes_out_in_one_pass(
+    sender: Node, peers: Peers
+) -> None:
+    inboxes = [f"https://social.example/users/u{n}" for n in range(delivery.HOST_BATCH)]
+    await send(sender, "Create", "https://school.example/posts/1", *inboxes)
+    assert await run(sender) == delivery.HOST_BATCH  # siblings do not wait for each other
+    assert len(peers.received) == delivery.HOST_BATCH
