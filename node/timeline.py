@@ -8,6 +8,7 @@ last post shown, so pages stay stable while new posts arrive.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 
@@ -106,7 +107,7 @@ async def known_actor(tx: Tx, *, uri: str | None = None, handle: str | None = No
     return actor
 
 
-async def _page(tx: Tx, query: Select[tuple[Post]], before: int | None, limit: int) -> Page:
+async def _page(tx: Tx, query: Select[Any], before: int | None, limit: int) -> Page:
     if before is not None:
         # Keyset paging on (published_at, id): the cursor's time comes from a subquery.
         cursor = select(Post.published_at).where(Post.id == before).scalar_subquery()
