@@ -29,6 +29,7 @@ from node import (
     policy,
     posts,
     remote_actors,
+    reports,
     settings,
     timeline,
     worker,
@@ -244,6 +245,17 @@ async def cmd_community_list(args: argparse.Namespace) -> int:
         for community in await communities.listing(tx):
             flags = "closed" if community.closed else "open"
             print(f"{community.actor.name:30} {community.kind:8} {flags:6} {community.title}")
+
+    return await _with_node(args, work)
+
+
+async def cmd_report(args: argparse.Namespace) -> int:
+    async def work(tx: Tx) -> None:
+        member = await members.get(tx, args.as_member)
+        report = await reports.file(tx, member, args.target, args.comment)
+        target = report.target.handle if report.target else args.target
+        sent = f"; a Flag goes to {target.split('@')[-1]}" if report.outgoing else ""
+        print(f"Reported {target} to the moderators{sent}.")
 
     return await _with_node(args, work)
 
@@ -594,6 +606,12 @@ def parser() -> argparse.ArgumentParser:
     post.add_argument("--delete", metavar="URL", help="delete your post at URL (no text)")
     post.add_argument("text", nargs="?")
     post.set_defaults(run=cmd_post)
+
+    report = commands.add_parser("report", help="report a post or account to the moderators")
+    report.add_argument("--as", dest="as_member", required=True, metavar="MEMBER")
+    report.add_argument("--comment", default="", help="what is wrong (up to 5000 characters)")
+    report.add_argument("target", metavar="URL_OR_HANDLE")
+    report.set_defaults(run=cmd_report)
 
     federation = commands.add_parser(
         "federation", help="federation policy (allow-list, block-list) and delivery status"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from node import members, notifications, reports
+from node import members, notifications, reports, settings
+from node.cli import main
 from node.errors import Forbidden, InvalidInput
 from node.runtime import Node
 from storage.models import Delivery, Notification, OutboxActivity, Report
@@ -190,3 +193,21 @@ async def test_only_moderators_resolve_reports_and_resolving_reads_the_notices(n
         assert await reports.listing(tx) == []
         assert [r.comment for r in await reports.listing(tx, "resolved")] == ["please look"]
         assert await notifications.unread_count(tx, await members.get(tx, "ada")) == 0
+
+
+async def test_the_report_command_files_a_report(
+    node: Node, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await _moderated_node(node)
+    async with node.transaction() as tx:
+        post = await local_post(tx)
+    config = tmp_path / "guildhall.toml"
+    settings.write(node.settings, config)
+    # main() runs its own event loop: run it in a thread beside the test's.
+    args = ["--config", str(config), "report", "--as", "pat", post.uri, "--comment", "spam"]
+    assert await asyncio.to_thread(main, args) == 0
+    assert "Reported ana@school.example to the moderators." in capsys.readouterr().out
+    assert await asyncio.to_thread(main, [*args[:4], "ana", post.uri]) == 2
+    assert "yourself" in capsys.readouterr().err
+    async with node.transaction() as tx:
+        assert [r.comment for r in await reports.listing(tx)] == ["spam"]
