@@ -102,8 +102,8 @@ def featured() -> list[Licence]:
 def from_url(url: str) -> Licence | None:
     """The licence a remote object names by URL, or None when we do not recognise it."""
     normalized = url.strip().replace("http://", "https://", 1).split("#")[0]
-    if normalized.endswith("/legalcode"):
-        normalized = normalized[: -len("legalcode")]
+    # Deeds and legal codes may carry a language: .../by/4.0/deed.de, .../by/4.0/legalcode.fr
+    normalized = re.sub(r"/(?:deed|legalcode)(?:\.[A-Za-z_-]+)?$", "/", normalized)
     if not normalized.endswith("/") and "creativecommons.org" in normalized:
         normalized += "/"
     cc = re.fullmatch(

@@ -57,7 +57,7 @@ def sniff(file_name: str, data: bytes) -> tuple[str, int | None, int | None]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(io.BytesIO(data)) as image:
+                with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as image:
                     width, height = image.size
                     if width * height > MAX_IMAGE_PIXELS:
                         raise InvalidInput("the image has too many pixels")

@@ -153,5 +153,8 @@ def write(settings: Settings, path: Path) -> None:
     document = asdict(replace(settings))
     document["media_dir"] = str(settings.media_dir)
     document.pop("limits")
-    path.write_text(tomli_w.dumps(document), encoding="utf-8")
+    # Created owner-only from the start, so the secret is never readable by others.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(tomli_w.dumps(document))
     path.chmod(0o600)

@@ -150,3 +150,10 @@ def test_attribution_line_names_title_author_and_licence() -> None:
     line = attribution_line("Notes", "Bob", None)
     assert line.startswith("Notes by Bob, ")
     assert "all rights reserved" in line
+
+
+def test_deed_urls_with_a_language_are_recognised() -> None:
+    from node.licences import from_url
+
+    found = from_url("https://creativecommons.org/licenses/by-nc/4.0/deed.de")
+    assert found is not None and found.spdx_id == "CC-BY-NC-4.0"
