@@ -537,10 +537,10 @@ async def on_delete(tx: Tx, incoming: Incoming) -> None:
         raise Ignored("Delete without an object")
     if uri == incoming.actor.uri:
         # Mastodon sends Delete{actor} when an account is removed: everything it wrote goes.
-        for post in await tx.session.scalars(
+        for written in await tx.session.scalars(
             select(Post).where(Post.author_id == incoming.actor.id, Post.deleted_at.is_(None))
         ):
-            await _delete(tx, post, incoming.document)
+            await _delete(tx, written, incoming.document)
         return
     post = await post_by_uri(tx, uri)
     if post is None:
