@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,13 +45,11 @@ class Clock:
 
 
 @pytest.fixture
-async def world(
-    make_database: Callable[[], str], tmp_path: Path
-) -> AsyncIterator[tuple[Node, Web, Clock]]:
+async def world(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Node, Web, Clock]]:
     web, clock = Web(), Clock()
     settings = Settings(
         base_url="https://school.example",
-        database_url=make_database(),
+        database_url=database_url,
         secret=TEST_SECRET,
         media_dir=tmp_path / "media",
         dev=True,  # the mocked web needs no DNS

@@ -40,14 +40,20 @@ from tests.conftest import TEST_SECRET
 FEP = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "fep-8b32-eddsa-jcs-2022"
 
 
-def _settings(make_database: Callable[[], str], tmp_path: Path, host: str) -> Settings:
+def _settings(database_url: str, tmp_path: Path, host: str) -> Settings:
     return Settings(
         base_url=f"https://{host}",
-        database_url=make_database(),
+        database_url=database_url,
         secret=TEST_SECRET,
         media_dir=tmp_path / host,
         dev=True,  # lets the mocked HTTP client reach made-up hosts without DNS
     )
+
+
+@pytest.fixture
+def databases(make_database: Callable[[], str]) -> list[str]:
+    """Three fresh databases, made outside the event loop (PostgreSQL needs asyncio.run)."""
+    return [make_database() for _ in range(3)]
 
 
 def _key_of(document: dict[str, Any]) -> Any:
@@ -122,13 +128,13 @@ class Network:
 
 @pytest.fixture
 async def trio(
-    make_database: Callable[[], str], tmp_path: Path
+    databases: list[str], tmp_path: Path
 ) -> AsyncIterator[tuple[Node, Node, Node, Network]]:
     network = Network()
-    school = await open_node(_settings(make_database, tmp_path, "school.example"))
-    relay = await open_node(_settings(make_database, tmp_path, "relay.example"))
+    school = await open_node(_settings(databases[0], tmp_path, "school.example"))
+    relay = await open_node(_settings(databases[1], tmp_path, "relay.example"))
     ngo = await open_node(
-        _settings(make_database, tmp_path, "ngo.example"),
+        _settings(databases[2], tmp_path, "ngo.example"),
         http=httpx.AsyncClient(transport=network.transport()),
     )
     yield school, relay, ngo, network
