@@ -71,7 +71,9 @@ def sniff(file_name: str, data: bytes) -> tuple[str, int | None, int | None]:
             Image.DecompressionBombError,
             Image.DecompressionBombWarning,
         ) as exc:
-            raise InvalidInput(f"{file_name} is not a readable image") from exc
+            raise InvalidInput(
+                f"{file_name} is not a readable image (PNG, JPEG, GIF or WebP)"
+            ) from exc
         if fmt not in IMAGE_FORMATS:
             raise InvalidInput(f"{file_name}: images must be PNG, JPEG, GIF or WebP")
         return IMAGE_FORMATS[fmt], width, height
