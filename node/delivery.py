@@ -22,6 +22,7 @@ import random
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -167,35 +168,62 @@ async def _claim(node: Node, limit: int) -> list[tuple[int, str, datetime]]:
         return [(delivery_id, host, lease) for delivery_id, host in chosen]
 
 
-async def _send(
-    node: Node,
-    delivery_id: int,
-    lease: datetime,
-    rules: federation_policy.Policy,
-    rng: random.Random,
-    signers: dict[int, HttpSignatureAuth] | None = None,
-) -> str:
+@dataclass
+class _Pass:
+    """What one pass reads once and shares between its sends."""
+
+    rules: federation_policy.Policy
+    rng: random.Random
+    bodies: dict[int, tuple[bytes, int]] = field(default_factory=dict)  # activity -> body, actor
+    signers: dict[int, HttpSignatureAuth] = field(default_factory=dict)  # actor -> auth
+    answered: set[str] = field(default_factory=set)  # hosts that answered (healthy)
+
+
+async def _prepare(tx: Tx, work: _Pass, activity_id: int) -> tuple[bytes, HttpSignatureAuth]:
+    # A fan-out sends one activity to many inboxes: serialise it and load its author's key
+    # (~0.1 s of CPU: cryptography validates RSA keys) once per pass, not once per delivery.
+    if activity_id not in work.bodies:
+        activity = await tx.session.get(OutboxActivity, activity_id)
+        assert activity is not None
+        work.bodies[activity_id] = (json.dumps(activity.raw).encode("utf-8"), activity.actor_id)
+        if activity.actor_id not in work.signers:
+            work.signers[activity.actor_id] = await signer(tx, activity.actor)
+    body, actor_id = work.bodies[activity_id]
+    return body, work.signers[actor_id]
+
+
+async def _send(node: Node, delivery_id: int, lease: datetime, work: _Pass) -> str:
     """Send one claimed delivery; returns the outcome (delivered, retry, failed, refused, lost)."""
     async with node.transaction() as tx:
-        delivery = await tx.session.get(Delivery, delivery_id, with_for_update=True)
-        if delivery is None or delivery.state != "queued" or delivery.next_attempt_at != lease:
-            return "lost"  # finished meanwhile, or our lease ran out and another worker has it
-        decision = rules.decide(delivery.host)
+        now = tx.now()
+        # Renew the lease only if it is still ours: a row whose lease ran out may have been
+        # claimed by another worker meanwhile, and then that worker sends it, not us.
+        mine = (
+            await tx.session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id == delivery_id,
+                    Delivery.state == "queued",
+                    Delivery.next_attempt_at == lease,
+                )
+                .values(next_attempt_at=now + SEND_LEASE)
+                .returning(Delivery.host, Delivery.inbox_uri, Delivery.activity_id)
+                .execution_options(synchronize_session=False)
+            )
+        ).first()
+        if mine is None:
+            return "lost"
+        host, inbox, activity_id = mine
+        decision = work.rules.decide(host)
         if not decision.permitted:
-            delivery.state = "refused"
-            delivery.finished_at = tx.now()
-            delivery.last_error = decision.reason[:1000]
+            await tx.session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id)
+                .values(state="refused", finished_at=now, last_error=decision.reason[:1000])
+                .execution_options(synchronize_session=False)
+            )
             return "refused"
-        delivery.next_attempt_at = tx.now() + SEND_LEASE
-        actor = delivery.activity.actor
-        # Loading an RSA private key costs ~0.1 s of CPU (cryptography validates it): once per
-        # actor per pass, not once per delivery of a fan-out.
-        signers = {} if signers is None else signers
-        if actor.id not in signers:
-            signers[actor.id] = await signer(tx, actor)
-        auth = signers[actor.id]
-        body = json.dumps(delivery.activity.raw).encode("utf-8")
-        inbox, host = delivery.inbox_uri, delivery.host
+        body, auth = await _prepare(tx, work, activity_id)
     status: int | None = None
     error: str | None = None
     retry_after: str | None = None
@@ -205,25 +233,34 @@ async def _send(
     except FetchError as exc:
         status, error, retry_after = exc.status, exc.reason, exc.retry_after
     async with node.transaction() as tx:
+        now = tx.now()
+        if error is None:
+            done = await tx.session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.state == "queued")
+                .values(
+                    state="delivered",
+                    attempts=Delivery.attempts + 1,
+                    last_status=status,
+                    last_error=None,
+                    finished_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            work.answered.add(host)
+            return "delivered" if done.rowcount else "lost"  # type: ignore[attr-defined]
         delivery = await tx.session.get(Delivery, delivery_id, with_for_update=True)
         if delivery is None or delivery.state != "queued":
             return "lost"
         delivery.attempts += 1
         delivery.last_status = status
-        now = tx.now()
-        if error is None:
-            delivery.state = "delivered"
-            delivery.finished_at = now
-            delivery.last_error = None
-            await hosts.record_success(tx, host)
-            return "delivered"
-        verdict = decide(delivery.attempts, status, error, retry_after, now, rng)
+        verdict = decide(delivery.attempts, status, error, retry_after, now, work.rng)
         delivery.last_error = verdict.reason[:1000]
         if status is None or status >= 500 or status in _HOST_TROUBLE:
             paused_until = verdict.at if status in (429, 503) and retry_after else None
             await hosts.record_failure(tx, host, verdict.reason, paused_until)
         else:
-            await hosts.record_success(tx, host)  # it answered: the host is up
+            work.answered.add(host)  # it answered with a final 4xx: the host is up
         if verdict.deliver_again and verdict.at is not None:
             delivery.next_attempt_at = verdict.at
             return "retry"
@@ -251,22 +288,20 @@ async def deliver_due_outcomes(
     host_interval: float = HOST_INTERVAL,
 ) -> Counter[str]:
     """One pass over the due deliveries; how many ended in each outcome."""
-    rng = rng or random.Random()
     claimed = await _claim(node, limit)
     outcomes: Counter[str] = Counter()
     if not claimed:
         return outcomes
     async with node.transaction() as tx:
-        rules = await federation_policy.current(tx)
+        work = _Pass(await federation_policy.current(tx), rng or random.Random())
     by_host: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
     for delivery_id, host, lease in claimed:
         by_host[host].append((delivery_id, lease))
     senders = asyncio.Semaphore(SENDERS)
-    signers: dict[int, HttpSignatureAuth] = {}
 
     async def one(delivery_id: int, lease: datetime) -> None:
         async with senders:
-            outcomes[await _send(node, delivery_id, lease, rules, rng, signers)] += 1
+            outcomes[await _send(node, delivery_id, lease, work)] += 1
 
     async def drain(rows: list[tuple[int, datetime]]) -> None:
         for start in range(0, len(rows), HOST_CONCURRENCY):
@@ -275,6 +310,11 @@ async def deliver_due_outcomes(
             await asyncio.gather(*(one(*row) for row in rows[start : start + HOST_CONCURRENCY]))
 
     await asyncio.gather(*(drain(rows) for rows in by_host.values()))
+    if work.answered:
+        # One write per healthy host per pass, not one per delivery.
+        async with node.transaction() as tx:
+            for host in sorted(work.answered):
+                await hosts.record_success(tx, host)
     return outcomes
 
 
