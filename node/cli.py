@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from federation.client import SafeClient
@@ -79,7 +80,8 @@ async def cmd_init(args: argparse.Namespace) -> int:
         await node.close()
     path.parent.mkdir(parents=True, exist_ok=True)
     settings.write(config, path)
-    print(f"Initialised {config.base_url} in {path} (database {config.database_url}).")
+    database = make_url(config.database_url).render_as_string(hide_password=True)
+    print(f"Initialised {config.base_url} in {path} (database {database}).")
     if link:
         print(f"Sign in as the administrator '{admin_name}' with this one-time link")
         print(f"(valid for 24 hours; choose a password afterwards):\n\n    {link}\n")
