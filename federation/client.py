@@ -11,7 +11,7 @@ import asyncio
 import ipaddress
 import json
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -119,8 +119,14 @@ class SafeClient:
         auth: AuthFactory,
         accept: str = AS2_ACCEPT,
         permit: Permit | None = None,
+        json_types: Collection[str] = (),
     ) -> tuple[str, dict[str, Any]]:
-        """The final URL and JSON object at `url` (AS2 or JRD content types only)."""
+        """The final URL and JSON object at `url`: AS2, JSON or JRD, or one of `json_types`."""
+        # `json_types` widens one fetch only (application/vc+ld+json for a status list
+        # credential), so object fetches never read a credential type as AS2. Media types
+        # compare bare and lowercased (RFC 9110 §8.3.1); charset or profile parameters do not
+        # matter here.
+        accepted = JSON_TYPES | {media_type.lower() for media_type in json_types}
         for _hop in range(MAX_REDIRECTS + 1):
             refusal = permit(url) if permit is not None else None
             if refusal is not None:
@@ -149,9 +155,7 @@ class SafeClient:
                         response.headers.get("retry-after"),
                     )
                 content_type = response.headers.get("content-type")
-                if not (
-                    is_activity_json(content_type) or media_type_of(content_type) in JSON_TYPES
-                ):
+                if not (is_activity_json(content_type) or media_type_of(content_type) in accepted):
                     raise FetchError(f"{url[:200]} is not JSON ({content_type})")
                 body = await self._read_bounded(response)
             finally:

@@ -64,6 +64,7 @@ from storage.models import (
 log = logging.getLogger("guildhall.badges")
 
 VC_JSON = "application/vc+ld+json"
+CREDENTIAL_ACCEPT = f"{VC_JSON}, application/ld+json;q=0.9, application/json;q=0.8"
 DATA_INTEGRITY_CONTEXT = "https://w3id.org/security/data-integrity/v2"
 # The award note embeds the credential as an opaque JSON literal (JSON-LD 1.1 `@json`), so AS2
 # processors neither expand nor re-serialise it and its proof survives the trip byte for byte.
@@ -874,10 +875,14 @@ def _status_issuer(credential: Any, allow_http: bool) -> str:
 
 
 async def _fetch(client: SafeClient, url: str, what: str) -> dict[str, Any]:
-    # Our status lists answer ld+json to this Accept; SafeClient reads AS2 and plain JSON only.
+    # A status list is a credential: OB 3.0 issuers (we too, asked for it) serve it as
+    # application/vc+ld+json, which the client reads as JSON for these fetches only.
     try:
         final_url, document = await client.get_json(
-            url, auth=lambda: None, accept="application/ld+json, application/json"
+            url,
+            auth=lambda: None,
+            accept=CREDENTIAL_ACCEPT,
+            json_types=(VC_JSON,),
         )
     except FetchError as exc:
         raise _fail(f"{what} unavailable", exc.reason) from exc
