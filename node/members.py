@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from node import actors
+from node import actors, identity
 from node.errors import Forbidden, InvalidInput, NotFound
 from node.licences import optional_licence
 from node.passwords import hash_password
@@ -139,4 +139,7 @@ async def update_profile(
     member.default_license = licence.spdx_id if licence else None
     member.profile_links = cleaned
     member.actor.updated_at = tx.now()
+    # New or changed links are due for their rel="me" check at once (the worker runs it);
+    # removed ones stop being checked.
+    await identity.schedule_links(tx, member)
     return member
