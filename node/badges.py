@@ -45,7 +45,7 @@ from node import (
     remote_actors,
 )
 from node.documents import EXTENSIONS
-from node.errors import Forbidden, InvalidInput, NotFound
+from node.errors import Forbidden, GuildhallError, InvalidInput, NotFound
 from node.incoming import Ignored, Incoming
 from node.licences import optional_licence
 from node.media import sniff
@@ -997,6 +997,50 @@ async def receive_award(tx: Tx, incoming: Incoming, note: Mapping[str, Any]) -> 
     tx.session.add(record)
     await tx.session.flush()
     return record
+
+
+async def withdraw_received(tx: Tx, incoming: Incoming, note_uri: str) -> Award | None:
+    """Mark a received badge revoked when its issuer deletes the award note (None: no award)."""
+    # An issuer revoking a badge sends exactly this Delete (see `revoke`), and Mastodon removes
+    # a status on Delete (ActivityPub::Activity::Delete): the badge leaves the profile and the
+    # portfolio at once, and the issuer's status list tells revoked from merely withdrawn.
+    record = await tx.session.scalar(
+        select(Award).where(Award.note_uri == note_uri, Award.local.is_(False))
+    )
+    if record is None:
+        return None
+    if record.issuer_id != incoming.actor.id and not same_origin(note_uri, incoming.actor.uri):
+        raise Ignored("only a badge's issuer or its server may withdraw it")
+    if record.revoked_at is not None:
+        return record
+    issuer = summary_of(tx, record).issuer_name or record.issuer.handle
+    reason = f"withdrawn by {issuer}: the award note was deleted"
+    try:
+        await verify(tx, record.credential)
+    except GuildhallError as exc:
+        if exc.reason.startswith(("revoked", "suspended")):
+            reason = f"revoked by {issuer}: its status list says so"
+        else:
+            log.info("withdrawn award %s no longer verifies: %s", note_uri, exc.reason)
+    record.revoked_at = tx.now()
+    record.revocation_reason = reason
+    log.info("award %s to %s %s", note_uri, record.recipient.handle, reason)
+    return record
+
+
+async def withdraw_all_received(tx: Tx, issuer: Actor) -> int:
+    """Mark every badge received from an issuer revoked (its account was deleted); how many."""
+    withdrawn = 0
+    for record in await tx.session.scalars(
+        select(Award).where(
+            Award.issuer_id == issuer.id, Award.local.is_(False), Award.revoked_at.is_(None)
+        )
+    ):
+        # Its keys went with the account: nobody can verify these credentials any more.
+        record.revoked_at = tx.now()
+        record.revocation_reason = f"withdrawn: {issuer.handle} deleted its account"
+        withdrawn += 1
+    return withdrawn
 
 
 def summary_of(tx: Tx, record: Award) -> ob3.CredentialSummary:

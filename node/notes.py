@@ -541,9 +541,12 @@ async def on_delete(tx: Tx, incoming: Incoming) -> None:
             select(Post).where(Post.author_id == incoming.actor.id, Post.deleted_at.is_(None))
         ):
             await _delete(tx, written, incoming.document)
+        await badges.withdraw_all_received(tx, incoming.actor)
         return
     post = await post_by_uri(tx, uri)
     if post is None:
+        if await badges.withdraw_received(tx, incoming, uri) is not None:
+            return  # an award note: the badge it announced is withdrawn (node.badges)
         raise Ignored("a deletion of something we do not have")
     # The author, or their server (an admin or the instance actor removing it).
     if post.local or (

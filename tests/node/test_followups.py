@@ -6,14 +6,22 @@ inbox handlers, communities.update) and asserts what another part of the node th
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from node import identity, members
-from node.runtime import Node
-from storage.models import LinkCheck
+from node import badges, identity, inbox, members, remote_actors
+from node.incoming import Ignored, Incoming
+from node.runtime import Node, open_node
+from node.settings import Settings
+from storage.models import Actor, LinkCheck
+from tests.node import test_badges
 from tests.node.test_identity import Clock, Web, world
 
 __all__ = ["world"]  # fixtures shared with other test modules
@@ -67,3 +75,140 @@ async def test_saving_a_profile_queues_new_and_changed_links_for_verification(
     async with node.transaction() as tx:
         verified = await identity.verified_links(tx, await members.get(tx, "ana"))
     assert set(verified) == {"https://blog.example/", "https://code.example/a"}
+
+
+# --- badges: deleting an award note withdraws the badge it announced ---------------------------
+
+ISSUER = "https://ngo.example/communities/robotics"
+SUBJECT = "https://school.example/members/ana"
+VC_JSON = "application/vc+ld+json"
+
+
+class Issuer:
+    """Another node's community: its actor document and status list, served as OB 3.0 issuers
+    serve them (the status list as application/vc+ld+json when the Accept header asks)."""
+
+    def __init__(self) -> None:
+        self.signing = Ed25519PrivateKey.generate()
+        self.documents: dict[str, dict[str, Any]] = {
+            ISSUER: test_badges.remote_group(ISSUER, self.signing)
+        }
+        self.status_accepts: list[str] = []
+        _credential, self.note, listing = test_badges.remote_award(ISSUER, self.signing, SUBJECT)
+        self.documents[listing["id"]] = listing
+
+    def revoke(self) -> None:
+        _credential, _note, listing = test_badges.remote_award(
+            ISSUER, self.signing, SUBJECT, revoked=True
+        )
+        self.documents[listing["id"]] = listing
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        if url not in self.documents:
+            return httpx.Response(404)
+        kind = "application/activity+json"
+        if url.endswith("/badges/status"):
+            self.status_accepts.append(request.headers["accept"])
+            kind = VC_JSON if VC_JSON in request.headers["accept"] else "application/ld+json"
+        return httpx.Response(200, json=self.documents[url], headers={"content-type": kind})
+
+
+@pytest.fixture
+def issuer() -> Issuer:
+    return Issuer()
+
+
+@pytest.fixture
+async def receiver(settings: Settings, issuer: Issuer) -> AsyncIterator[Node]:
+    running = await open_node(
+        replace(settings, dev=True),
+        clock=test_badges.Clock(),
+        http=httpx.AsyncClient(transport=httpx.MockTransport(issuer.handle)),
+    )
+    yield running
+    await running.close()
+
+
+async def receive(node: Node, issuer: Issuer) -> None:
+    """The award note arrives (Create) and its badge is verified and stored for ana."""
+    activity = {
+        "id": "https://ngo.example/activities/1",
+        "type": "Create",
+        "actor": ISSUER,
+        "object": {**issuer.note, "to": [test_badges.PUBLIC]},
+    }
+    async with node.transaction() as tx:
+        ana = await members.add(tx, "ana")
+        robotics = await remote_actors.store(tx, issuer.documents[ISSUER])
+        handler = inbox.handler_for("Create", "Note")
+        assert handler is not None
+        await handler(tx, Incoming(activity["id"], "Create", activity, robotics))
+        assert [a.note_uri for a in await badges.awards_of(tx, ana.actor)] == [issuer.note["id"]]
+
+
+async def delete_note(node: Node, actor_uri: str, note_uri: str) -> None:
+    """A Delete{Tombstone} of the note, as `badges.revoke` sends it, through the inbox table."""
+    activity = {
+        "id": actor_uri + "/activities/2",
+        "type": "Delete",
+        "actor": actor_uri,
+        "object": {"id": note_uri, "type": "Tombstone"},
+    }
+    async with node.transaction() as tx:
+        sender = await tx.session.scalar(select(Actor).where(Actor.uri == actor_uri))
+        assert sender is not None
+        handler = inbox.handler_for("Delete", "Tombstone")
+        assert handler is not None
+        await handler(tx, Incoming(activity["id"], "Delete", activity, sender))
+
+
+async def held(node: Node) -> list[tuple[bool, str]]:
+    """Ana's received badges: (shown on her profile, revocation reason)."""
+    async with node.transaction() as tx:
+        ana = await members.get(tx, "ana")
+        shown = {a.id for a in await badges.awards_of(tx, ana.actor)}
+        return [
+            (award.id in shown, award.revocation_reason)
+            for award in await badges.awards_of(tx, ana.actor, include_revoked=True)
+        ]
+
+
+async def test_a_deleted_award_note_of_a_revoked_badge_marks_it_revoked(
+    receiver: Node, issuer: Issuer
+) -> None:
+    await receive(receiver, issuer)
+    # The status list was fetched as a credential and read although it is application/vc+ld+json.
+    assert issuer.status_accepts and issuer.status_accepts[-1].startswith(VC_JSON)
+    issuer.revoke()  # the issuer sets the status bit, then deletes the note (badges.revoke)
+    await delete_note(receiver, ISSUER, issuer.note["id"])
+    assert await held(receiver) == [(False, "revoked by Robotics: its status list says so")]
+
+
+async def test_a_deleted_award_note_withdraws_the_badge_even_if_not_revoked(
+    receiver: Node, issuer: Issuer
+) -> None:
+    await receive(receiver, issuer)
+    await delete_note(receiver, ISSUER, issuer.note["id"])
+    ((shown, reason),) = await held(receiver)
+    assert not shown and reason.startswith("withdrawn by")
+
+
+async def test_only_the_issuer_or_its_server_may_withdraw_a_badge(
+    receiver: Node, issuer: Issuer
+) -> None:
+    await receive(receiver, issuer)
+    stranger = "https://elsewhere.example/users/eve"
+    async with receiver.transaction() as tx:
+        await remote_actors.store(tx, test_badges.mastodon_person(stranger))
+    with pytest.raises(Ignored, match="only a badge's issuer"):
+        await delete_note(receiver, stranger, issuer.note["id"])
+    assert await held(receiver) == [(True, "")]
+
+
+async def test_a_deleted_issuer_account_withdraws_its_badges(
+    receiver: Node, issuer: Issuer
+) -> None:
+    await receive(receiver, issuer)
+    await delete_note(receiver, ISSUER, ISSUER)  # Delete{actor}: the account is gone
+    assert await held(receiver) == [(False, "withdrawn: robotics@ngo.example deleted its account")]
