@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from federation.vocabulary import PUBLIC, as_list, id_of, recipients_of, types_of
 from node import communities, delivery, documents, follows
+from node.errors import Forbidden
+from node.licences import from_url
 from node.runtime import Tx
 from storage.models import Actor, Community, Post
 
@@ -30,6 +32,18 @@ async def may_post(tx: Tx, community: Community, actor: Actor) -> bool:
     # An accepted Follow is how the fediverse joins an open group (FEP-1b12, Lemmy, Guildhall).
     follow = await follows.find(tx, actor, community.actor)
     return follow is not None and follow.state == "accepted"
+
+
+def licence_refusal(community: Community, note: dict[str, Any]) -> str | None:
+    """Why a remote note's licence is not open enough for a community, or None when it is."""
+    value = note.get("license")
+    # Unstated or unrecognised means all rights reserved (DESIGN.md §5): never assumed open.
+    found = from_url(value) if isinstance(value, str) else None
+    try:
+        communities.check_openness(community, found)
+    except Forbidden as exc:
+        return exc.reason
+    return None
 
 
 async def addressed_community(

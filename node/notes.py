@@ -483,6 +483,14 @@ async def on_create(tx: Tx, incoming: Incoming) -> None:
         if community.closed and parent is not None and parent.community_id == community.id:
             raise Ignored(f"{community.actor.name} is closed to {incoming.actor.handle}")
         community = None
+    refusal = groups.licence_refusal(community, note) if community is not None else None
+    if community is not None and refusal is not None:
+        # The community's minimum openness binds the fediverse as it binds members (node.posts).
+        log.info("%s kept outside %s: %s", id_of(note), community.actor.name, refusal)
+        if parent is not None and parent.community_id == community.id:
+            # A reply shows in its thread whatever its community: refused whole instead.
+            raise Ignored(f"not open enough for {community.actor.name}: {refusal}")
+        community = None
     post = await store(
         tx, note, incoming.actor, activity=incoming.document, community=community, parent=parent
     )
@@ -515,6 +523,13 @@ async def on_update(tx: Tx, incoming: Incoming) -> None:
     # Mastodon's ActivityPub::Activity::Update#update_status: Status.find_by(uri:, account:).
     if post.local or post.author_id != incoming.actor.id:
         raise Ignored("only a note's author may edit it")
+    community = post.community
+    refusal = groups.licence_refusal(community, note) if community is not None else None
+    if community is not None and refusal is not None:
+        # The community accepted this version under its licence (CC licences are irrevocable):
+        # it stays as accepted rather than becoming less open than the community allows.
+        log.info("edit of %s not applied: %s", post.uri, refusal)
+        raise Ignored(f"the edit is not open enough for {community.actor.name}: {refusal}")
     await _edit(tx, post, note, incoming.actor)
     if post.community is not None:
         await groups.announce(tx, post.community, post, incoming.document)

@@ -6,6 +6,7 @@ inbox handlers, communities.update) and asserts what another part of the node th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -16,15 +17,16 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from node import badges, identity, inbox, members, remote_actors
+from node import badges, communities, identity, inbox, members, remote_actors
 from node.incoming import Ignored, Incoming
 from node.runtime import Node, open_node
 from node.settings import Settings
-from storage.models import Actor, LinkCheck
-from tests.node import test_badges
+from storage.models import Actor, Community, LinkCheck
+from tests.node import test_badges, test_groups
 from tests.node.test_identity import Clock, Web, world
+from tests.node.test_notes import ALICE_NOTE, deliver, fediverse, fixture, node, queued, stored
 
-__all__ = ["world"]  # fixtures shared with other test modules
+__all__ = ["fediverse", "node", "world"]  # fixtures shared with other test modules
 PROFILE = "https://school.example/members/ana"
 BACK_LINK = f'<html><head><link rel="me" href="{PROFILE}"></head></html>'
 
@@ -212,3 +214,92 @@ async def test_a_deleted_issuer_account_withdraws_its_badges(
     await receive(receiver, issuer)
     await delete_note(receiver, ISSUER, ISSUER)  # Delete{actor}: the account is gone
     assert await held(receiver) == [(False, "withdrawn: robotics@ngo.example deleted its account")]
+
+
+# --- communities: remote posts meet the minimum openness too ------------------------------------
+
+CC_BY_SA = "https://creativecommons.org/licenses/by-sa/4.0/"
+CC_BY_NC = "https://creativecommons.org/licenses/by-nc/4.0/"
+
+
+async def oer_community(node: Node) -> Community:
+    """Maths, open, taking only free cultural works (CC0, PDM, CC BY, CC BY-SA), with alice."""
+    maths = await test_groups.community(node)
+    async with node.transaction() as tx:
+        record = await communities.get(tx, "maths")
+        record.minimum_openness = "free"
+    await test_groups.remote_follower(node)
+    return maths
+
+
+def licensed(note_id: str, licence_url: str | None) -> dict[str, Any]:
+    """alice's note into @maths, under a licence (None: none stated, as Mastodon sends)."""
+    create = test_groups.into_community(fixture("mastodon_create_note.json"))
+    create["id"] = note_id + "/activity"
+    create["object"]["id"] = note_id
+    if licence_url is not None:
+        create["object"]["license"] = licence_url
+    return create
+
+
+async def test_remote_posts_below_a_communitys_minimum_openness_stay_outside(
+    node: Node, caplog: pytest.LogCaptureFixture
+) -> None:
+    maths = await oer_community(node)
+    caplog.set_level(logging.INFO, logger="guildhall.notes")
+    for suffix, licence_url in (("-none", None), ("-nc", CC_BY_NC)):
+        record = await deliver(node, licensed(ALICE_NOTE + suffix, licence_url))
+        assert record.state == "done", record.last_error
+        post = await stored(node, ALICE_NOTE + suffix)
+        assert post is not None and post.community_id is None  # kept, outside the community
+    assert await queued(node, "Announce") == []
+    refusals = [r.getMessage() for r in caplog.records if "kept outside maths" in r.getMessage()]
+    assert len(refusals) == 2
+    assert "accepts only CC0, the Public Domain Mark, CC BY or CC BY-SA" in refusals[0]
+    assert "no licence (all rights reserved)" in refusals[0]
+
+    assert (await deliver(node, licensed(ALICE_NOTE + "-sa", CC_BY_SA))).state == "done"
+    post = await stored(node, ALICE_NOTE + "-sa")
+    assert post is not None and post.community_id == maths.id and post.license == "CC-BY-SA-4.0"
+    assert len(await queued(node, "Announce")) == 2  # Announce{Create} and Announce{Note}
+
+
+async def test_a_reply_below_the_minimum_openness_is_refused_from_the_thread(
+    node: Node,
+) -> None:
+    maths = await oer_community(node)
+    await deliver(node, licensed(ALICE_NOTE + "-sa", CC_BY_SA))
+    reply = licensed(ALICE_NOTE, None)
+    reply["object"]["inReplyTo"] = ALICE_NOTE + "-sa"
+    record = await deliver(node, reply)
+    assert record.state == "ignored"
+    assert "not open enough for maths" in (record.last_error or "")
+    assert await stored(node, ALICE_NOTE) is None
+
+    reply["id"] += "-2"
+    reply["object"]["license"] = CC_BY_SA
+    assert (await deliver(node, reply)).state == "done"
+    post = await stored(node, ALICE_NOTE)
+    assert post is not None and post.community_id == maths.id
+
+
+async def test_an_edit_that_drops_the_licence_of_a_community_post_is_not_applied(
+    node: Node,
+) -> None:
+    await oer_community(node)
+    await deliver(node, licensed(ALICE_NOTE, CC_BY_SA))
+    before = await stored(node, ALICE_NOTE)
+    assert before is not None and before.community_id is not None
+    update = fixture("mastodon_update_note.json")  # Mastodon states no licence
+    record = await deliver(node, update)
+    assert record.state == "ignored" and "not open enough" in (record.last_error or "")
+    after = await stored(node, ALICE_NOTE)
+    assert after is not None and after.content_html == before.content_html
+    assert after.license == "CC-BY-SA-4.0"
+    assert len(await queued(node, "Announce")) == 2  # the Create's two; no Update re-shared
+
+    update["id"] += "-2"
+    update["object"]["license"] = CC_BY_SA
+    assert (await deliver(node, update)).state == "done"
+    edited = await stored(node, ALICE_NOTE)
+    assert edited is not None and "Edited" in edited.content_html
