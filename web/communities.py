@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node import communities, follows, members
+from node import communities, follows, members, reactions
 from web.activitypub import local_actor_json, wants_json
 from web.security import checked_form, require_member
 from web.units import redirect, unit
@@ -32,6 +32,7 @@ async def commons_page(request: Request) -> Response:
                 "is_steward": steward,
                 "follow": follow,
                 "may_post": may_post,
+                "reaction_summaries": await reactions.summaries(tx, commons.threads, viewer),
             },
         )
 
