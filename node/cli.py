@@ -242,6 +242,30 @@ async def cmd_community_join(args: argparse.Namespace) -> int:
     return await _with_node(args, work)
 
 
+async def cmd_community_set(args: argparse.Namespace) -> int:
+    async def work(tx: Tx) -> None:
+        community = await communities.get(tx, args.name)
+        current = communities.settings_of(community)
+        level = args.minimum_openness or current.minimum_openness
+        wanted = communities.CommunitySettings(
+            title=current.title if args.title is None else args.title,
+            description=current.description if args.description is None else args.description,
+            default_license=current.default_license if args.license is None else args.license,
+            minimum_openness=None if level == "none" else level,
+            closed=current.closed if args.closed is None else args.closed,
+        )
+        # The operator's shell acts, as for `community join`.
+        community = await communities.update(tx, None, community, wanted)
+        flags = "closed" if community.closed else "open"
+        accepts = community.minimum_openness or "any licence"
+        print(
+            f"{community.actor.name}: {community.title} · {flags} · "
+            f"licence {community.default_license or 'none'} · minimum openness {accepts}"
+        )
+
+    return await _with_node(args, work)
+
+
 async def cmd_community_list(args: argparse.Namespace) -> int:
     async def work(tx: Tx) -> None:
         for community in await communities.listing(tx):
@@ -595,6 +619,18 @@ def parser() -> argparse.ArgumentParser:
     join.add_argument("--role", default="member", choices=communities.COMMUNITY_ROLES)
     join.set_defaults(run=cmd_community_join)
     community.add_parser("list", help="list communities").set_defaults(run=cmd_community_list)
+    cset = community.add_parser("set", help="change a community's settings")
+    cset.add_argument("name")
+    cset.add_argument("--title")
+    cset.add_argument("--description")
+    cset.add_argument("--license", metavar="SPDX", help="default licence, or none")
+    cset.add_argument(
+        "--minimum-openness", choices=[*communities.OPENNESS, "none"], help="licences accepted"
+    )
+    joining = cset.add_mutually_exclusive_group()
+    joining.add_argument("--closed", dest="closed", action="store_true", default=None)
+    joining.add_argument("--open", dest="closed", action="store_false", default=None)
+    cset.set_defaults(run=cmd_community_set)
 
     post = commands.add_parser("post", help="publish a post (Markdown) and print its URL")
     post.add_argument("--as", dest="as_member", required=True, metavar="MEMBER")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
-from node import actors
+from federation.vocabulary import PUBLIC
+from node import actors, delivery, discovery, documents, follows
 from node.errors import Conflict, Forbidden, InvalidInput, NotFound
 from node.licences import Licence, optional_licence
 from node.rendering import markdown_to_html
@@ -40,11 +42,8 @@ async def add(
     """A new community with its Group actor."""
     if kind not in KINDS:
         raise InvalidInput(f"unknown community kind {kind!r}: choose {' or '.join(KINDS)}")
-    title = title.strip()
-    if not title or len(title) > 120:
-        raise InvalidInput("a community needs a title of at most 120 characters")
-    if len(description) > 5000:
-        raise InvalidInput("a description is at most 5000 characters")
+    title = _check_title(title)
+    _check_description(description)
     licence = optional_licence(default_license)
     _check_level(minimum_openness)
     actor = await actors.create_local(tx, "group", name, title)
@@ -65,6 +64,18 @@ async def add(
     tx.session.add(community)
     await tx.session.flush()
     return community
+
+
+def _check_title(title: str) -> str:
+    title = title.strip()
+    if not title or len(title) > 120:
+        raise InvalidInput("a community needs a title of at most 120 characters")
+    return title
+
+
+def _check_description(description: str) -> None:
+    if len(description) > 5000:
+        raise InvalidInput("a description is at most 5000 characters")
 
 
 def _check_level(level: str | None) -> None:
@@ -103,6 +114,91 @@ async def set_minimum_openness(
     _check_level(level)
     community.minimum_openness = level
     return community
+
+
+@dataclass(frozen=True)
+class CommunitySettings:
+    """What stewards may change about a community (its name and kind stay)."""
+
+    title: str
+    description: str
+    default_license: str | None  # an SPDX id; None is all rights reserved
+    minimum_openness: str | None  # None, or a key of OPENNESS
+    closed: bool
+
+
+def settings_of(community: Community) -> CommunitySettings:
+    """A community's current settings, to edit."""
+    return CommunitySettings(
+        title=community.title,
+        description=community.description_source,
+        default_license=community.default_license,
+        minimum_openness=community.minimum_openness,
+        closed=community.closed,
+    )
+
+
+async def update(
+    tx: Tx, acting: Member | None, community: Community, wanted: CommunitySettings
+) -> Community:
+    """Change a community's settings (stewards, administrators, or the operator's shell when
+    acting is None) and tell its followers' servers when its Group actor changed."""
+    if acting is not None and not await can_steward(tx, community, acting):
+        raise Forbidden("only the community's stewards and administrators may change its settings")
+    title = _check_title(wanted.title)
+    _check_description(wanted.description)
+    licence = optional_licence(wanted.default_license)
+    _check_level(wanted.minimum_openness)
+    if licence is not None and not meets(wanted.minimum_openness, licence):
+        raise InvalidInput(
+            f"the default licence ({licence.name}) must itself be open enough: this community "
+            f"would accept only {OPENNESS[wanted.minimum_openness or '']}"
+        )
+    actor = community.actor
+    before = await discovery.actor_document(tx, actor)
+    opened = community.closed and not wanted.closed
+    community.title = title
+    community.description_source = wanted.description
+    community.default_license = licence.spdx_id if licence else None
+    community.minimum_openness = wanted.minimum_openness
+    community.closed = wanted.closed
+    actor.display_name = title
+    actor.summary_html = markdown_to_html(wanted.description) if wanted.description.strip() else ""
+    actor.manually_approves_followers = wanted.closed
+    if opened:
+        # Mastodon's UpdateAccountService authorizes every pending follow request when an
+        # account is unlocked; an open community takes its waiting members the same way.
+        for record in await follows.requests(tx, actor):
+            await follows.decide(tx, record, accept=True)
+        for waiting in await tx.session.scalars(
+            select(Membership).where(
+                Membership.community_id == community.id, Membership.state == "pending"
+            )
+        ):
+            waiting.state = "approved"
+    after = await discovery.actor_document(tx, actor)
+    if after != before:
+        actor.updated_at = tx.now()
+        await _publish_actor(tx, actor, after)
+    return community
+
+
+async def _publish_actor(tx: Tx, actor: Actor, document: dict[str, Any]) -> None:
+    # Mastodon's ActivityPub::Activity::Update takes an actor's Update (Group included) from the
+    # actor itself and re-reads it: name, summary and manuallyApprovesFollowers ("locked").
+    body = {key: value for key, value in document.items() if key != "@context"}
+    update = documents.activity(
+        actor,
+        "Update",
+        body,
+        delivery.new_activity_uri(tx, actor),
+        to=[PUBLIC],
+        cc=[actor.followers_uri or ""],
+    )
+    update["@context"] = document["@context"]
+    followers = await follows.remote_followers(tx, actor)
+    # Kept out of the outbox listing, as Mastodon's outbox lists no profile updates.
+    await delivery.publish(tx, actor, update, recipients=followers, public=False)
 
 
 async def get(tx: Tx, name: str) -> Community:

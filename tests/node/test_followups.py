@@ -17,16 +17,30 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from node import badges, communities, identity, inbox, members, remote_actors
+from federation.vocabulary import PUBLIC
+from node import badges, communities, discovery, follows, identity, inbox, members, remote_actors
+from node.errors import Forbidden, InvalidInput
 from node.incoming import Ignored, Incoming
 from node.runtime import Node, open_node
 from node.settings import Settings
-from storage.models import Actor, Community, LinkCheck
+from storage.models import Actor, Community, Follow, LinkCheck, Member
 from tests.node import test_badges, test_groups
+from tests.node.test_cli import Shell, initialised, ready, shell
 from tests.node.test_identity import Clock, Web, world
-from tests.node.test_notes import ALICE_NOTE, deliver, fediverse, fixture, node, queued, stored
+from tests.node.test_notes import (
+    ALICE,
+    ALICE_NOTE,
+    Fediverse,
+    deliver,
+    fediverse,
+    fixture,
+    node,
+    queued,
+    stored,
+)
 
-__all__ = ["fediverse", "node", "world"]  # fixtures shared with other test modules
+# Fixtures shared with other test modules.
+__all__ = ["fediverse", "initialised", "node", "ready", "shell", "world"]
 PROFILE = "https://school.example/members/ana"
 BACK_LINK = f'<html><head><link rel="me" href="{PROFILE}"></head></html>'
 
@@ -303,3 +317,144 @@ async def test_an_edit_that_drops_the_licence_of_a_community_post_is_not_applied
     assert (await deliver(node, update)).state == "done"
     edited = await stored(node, ALICE_NOTE)
     assert edited is not None and "Edited" in edited.content_html
+
+
+# --- communities: settings, and the Update of the Group actor -----------------------------------
+
+
+async def stewarded(node: Node) -> tuple[Community, Member, Member]:
+    """Maths (open, CC BY-SA) with ana as steward, bo as plain member, alice following."""
+    maths = await test_groups.community(node)
+    async with node.transaction() as tx:
+        ana = await members.add(tx, "ana")
+        bo = await members.add(tx, "bo")
+        (await communities.join(tx, maths, ana)).role = "steward"
+        await communities.join(tx, maths, bo)
+    await test_groups.remote_follower(node)
+    return maths, ana, bo
+
+
+async def change(node: Node, acting: str, **changes: Any) -> Community:
+    async with node.transaction() as tx:
+        maths = await communities.get(tx, "maths")
+        who = await members.get(tx, acting)
+        wanted = replace(communities.settings_of(maths), **changes)
+        return await communities.update(tx, who, maths, wanted)
+
+
+async def test_stewards_change_settings_and_followers_get_an_update_of_the_group(
+    node: Node,
+) -> None:
+    await stewarded(node)
+    with pytest.raises(Forbidden, match="stewards and administrators"):
+        await change(node, "bo", title="Mine now")
+    with pytest.raises(InvalidInput, match="must itself be open enough"):
+        await change(node, "ana", minimum_openness="free", default_license="CC-BY-NC-4.0")
+    with pytest.raises(InvalidInput, match="unknown openness"):
+        await change(node, "ana", minimum_openness="wide")
+    assert await queued(node, "Update") == []
+
+    await change(
+        node,
+        "ana",
+        title="Maths circle",
+        description="Puzzles *weekly*",
+        minimum_openness="free",
+        closed=True,
+    )
+    async with node.transaction() as tx:
+        maths = await communities.get(tx, "maths")
+        assert (maths.title, maths.minimum_openness, maths.closed) == ("Maths circle", "free", True)
+        assert maths.actor.manually_approves_followers is True
+        served = await discovery.actor_document(tx, maths.actor)
+    [(update, inboxes)] = await queued(node, "Update")
+    assert inboxes == ["https://mastodon.example/inbox"]  # the group's followers
+    assert update["actor"] == test_groups.GROUP and update["to"] == [PUBLIC]
+    group = update["object"]
+    assert group["id"] == test_groups.GROUP and group["type"] == "Group"
+    assert group["manuallyApprovesFollowers"] is True and group["name"] == "Maths circle"
+    assert group == {k: v for k, v in served.items() if k != "@context"}
+    assert "<em>weekly</em>" in group["summary"]
+    assert update["proof"]["verificationMethod"] == test_groups.GROUP + "#ed25519-key"
+
+    await change(node, "ana", closed=True)  # nothing changed: nothing sent
+    assert len(await queued(node, "Update")) == 1
+    await change(node, "ana", minimum_openness=None)  # not in the actor document: not sent
+    assert len(await queued(node, "Update")) == 1
+
+
+async def test_opening_a_closed_community_accepts_whoever_was_waiting(
+    node: Node, fediverse: Fediverse
+) -> None:
+    maths, _ana, _bo = await stewarded(node)
+    await change(node, "ana", closed=True)
+    bob = fediverse.actor("https://other.example/users/bob")
+    await test_groups.remote_follower(node, bob, state="pending")
+    async with node.transaction() as tx:
+        cy = await members.add(tx, "cy")
+        assert (await communities.join(tx, await communities.get(tx, "maths"), cy)).state == (
+            "pending"
+        )
+
+    await change(node, "ana", closed=False)
+    async with node.transaction() as tx:
+        maths = await communities.get(tx, "maths")
+        assert maths.actor.manually_approves_followers is False
+        assert await follows.requests(tx, maths.actor) == []
+        cy = await members.get(tx, "cy")
+        record = await communities.membership(tx, maths, cy.actor)
+        assert record is not None and record.state == "approved"
+    [(accept, accept_inboxes)] = await queued(node, "Accept")
+    assert accept["object"]["actor"] == bob and accept_inboxes == ["https://other.example/inbox"]
+    updates = await queued(node, "Update")
+    assert [u["object"]["manuallyApprovesFollowers"] for u, _ in updates] == [True, False]
+    # bob is a follower now, so the second Update reaches his server too.
+    assert updates[1][1] == ["https://mastodon.example/inbox", "https://other.example/inbox"]
+    assert ALICE in {f.follower.uri for f in await followers_of(node)}
+
+
+async def followers_of(node: Node) -> list[Follow]:
+    async with node.transaction() as tx:
+        maths = await communities.get(tx, "maths")
+        return list(
+            await tx.session.scalars(
+                select(Follow).where(
+                    Follow.followed_id == maths.actor_id, Follow.state == "accepted"
+                )
+            )
+        )
+
+
+def test_the_cli_sets_a_communitys_settings(ready: Shell) -> None:
+    code, _, err = ready.run("community", "add", "maths", "--title", "Maths")
+    assert (code, err) == (0, "")
+    code, out, _ = ready.run(
+        "community",
+        "set",
+        "maths",
+        "--title",
+        "Maths circle",
+        "--license",
+        "CC-BY-SA-4.0",
+        "--minimum-openness",
+        "free",
+        "--closed",
+    )
+    assert (code, out) == (
+        0,
+        "maths: Maths circle · closed · licence CC-BY-SA-4.0 · minimum openness free\n",
+    )
+    code, out, _ = ready.run("community", "set", "maths", "--open", "--minimum-openness", "none")
+    assert (code, out) == (
+        0,
+        "maths: Maths circle · open · licence CC-BY-SA-4.0 · minimum openness any licence\n",
+    )
+    code, _, err = ready.run(
+        "community", "set", "maths", "--minimum-openness", "free", "--license", "CC-BY-NC-4.0"
+    )
+    assert code == 2 and "must itself be open enough" in err
+    with pytest.raises(SystemExit) as exited:  # argparse: --open and --closed exclude each other
+        ready.run("community", "set", "maths", "--open", "--closed")
+    assert exited.value.code == 2
+    code, _, err = ready.run("community", "set", "nowhere", "--open")
+    assert code == 2 and "no community called 'nowhere'" in err
