@@ -32,6 +32,7 @@ KEY_FRAGMENT = "#ed25519-key"
 # Activities whose embedded object is the author's own content, signed along with it.
 AUTHORING_ACTIVITIES = frozenset({"Create", "Update"})
 MAX_DEPTH = 4  # Announce{Create{Note}} is 3 deep; deeper nesting is refused, not walked
+LD_SIGNATURE = "signature"  # Mastodon's RsaSignature2017 Linked Data signature
 
 
 class ProofRejected(Exception):
@@ -144,8 +145,11 @@ async def verify_proof(tx: Tx, document: Mapping[str, Any], author_uri: str) -> 
     if not isinstance(method, str):
         raise ProofRejected(f"the proof on {id_of(document)} names no verificationMethod")
     key = await _key_of(tx, author_uri, method)
+    # FEP-8b32 "Backward compatibility": a Linked Data signature is made after the proof, so it
+    # "MUST be removed before the verification of the integrity proof" (Fedify sends both).
+    unsigned = {name: value for name, value in document.items() if name != LD_SIGNATURE}
     try:
-        integrity.verify(document, key)
+        integrity.verify(unsigned, key)
     except integrity.ProofError as exc:
         raise ProofRejected(
             f"the proof on {id_of(document)} does not verify as {author_uri}'s: {exc.reason}"

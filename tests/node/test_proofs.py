@@ -318,3 +318,28 @@ async def test_a_proof_by_a_key_the_author_does_not_list_is_rejected(
     row = await _deliver(ngo, announce)
     assert row.state == "rejected"
     assert "is not an assertion method of " + ana_doc["id"] in (row.last_error or "")
+
+
+async def test_a_linked_data_signature_added_after_the_proof_is_set_aside(
+    trio: tuple[Node, Node, Node, Network], seen: list[dict[str, Any]]
+) -> None:
+    # Fedify signs an activity's proof first and then adds an RsaSignature2017 `signature`
+    # (FEP-8b32 "Backward compatibility"), which the proof does not cover: found by
+    # tests/interop/test_independent_ap.py, where our inbox rejected every Fedify activity.
+    school, relay, ngo, network = trio
+    announce, _ = await _relayed_note(school, relay, network)
+    ld_signature = {
+        "type": "RsaSignature2017",
+        "creator": announce["actor"] + "#main-key",
+        "created": "2025-03-01T09:00:00Z",
+        "signatureValue": "bm90IGNoZWNrZWQ=",
+    }
+    row = await _deliver(ngo, {**announce, "signature": ld_signature})
+    assert row.state == "done", row.last_error
+    assert seen[0]["object"]["object"]["attributedTo"].startswith("https://school.example/")
+
+    # Only the signature is set aside: anything else added after signing still fails.
+    forged = {**announce, "id": announce["id"] + "-again", "signature": ld_signature}
+    forged["summary"] = "added in transit"
+    row = await _deliver(ngo, forged)
+    assert row.state == "rejected"
