@@ -1,4 +1,4 @@
-"""Community pages: the commons, joining and leaving, approving members and setting roles."""
+"""Community pages: the commons, joining and leaving, approving members, roles and settings."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from node import communities, follows, members, reactions
+from node.errors import Forbidden
 from web.activitypub import local_actor_json, wants_json
 from web.security import checked_form, require_member
 from web.units import redirect, unit
@@ -33,6 +34,7 @@ async def commons_page(request: Request) -> Response:
                 "follow": follow,
                 "may_post": may_post,
                 "reaction_summaries": await reactions.summaries(tx, commons.threads, viewer),
+                "openness": communities.OPENNESS,
             },
         )
 
@@ -60,6 +62,41 @@ async def leave_submit(request: Request) -> Response:
     return redirect(f"/communities/{community.actor.name}", "You left the community.", request)
 
 
+async def settings_page(request: Request) -> Response:
+    async with unit(request) as (tx, _viewer):
+        viewer = await require_member(request, tx)
+        community = await communities.get(tx, request.path_params["name"])
+        if not await communities.can_steward(tx, community, viewer):
+            raise Forbidden("only the community's stewards and administrators may change this")
+        return request.app.state.pages.render(
+            request,
+            "community_settings.html",
+            {
+                "community": community,
+                "current": communities.settings_of(community),
+                "openness": communities.OPENNESS,
+            },
+        )
+
+
+async def settings_submit(request: Request) -> Response:
+    form = await checked_form(request)
+    level = str(form.get("minimum_openness", ""))
+    wanted = communities.CommunitySettings(
+        title=str(form.get("title", "")),
+        description=str(form.get("description", "")),
+        default_license=str(form.get("default_licence", "")) or None,
+        minimum_openness=level if level and level != "any" else None,
+        closed=form.get("joining") == "closed",
+    )
+    async with unit(request) as (tx, _viewer):
+        viewer = await require_member(request, tx)
+        community = await communities.get(tx, request.path_params["name"])
+        await communities.update(tx, viewer, community, wanted)
+        name = community.actor.name
+    return redirect(f"/communities/{name}", "The community's settings are saved.", request)
+
+
 async def member_role_submit(request: Request) -> Response:
     form = await checked_form(request)
     async with unit(request) as (tx, _viewer):
@@ -81,4 +118,6 @@ routes = [
     Route("/communities/{name}/join", join_submit, methods=["POST"]),
     Route("/communities/{name}/leave", leave_submit, methods=["POST"]),
     Route("/communities/{name}/members/{member}", member_role_submit, methods=["POST"]),
+    Route("/communities/{name}/settings", settings_page, methods=["GET"]),
+    Route("/communities/{name}/settings", settings_submit, methods=["POST"]),
 ]
