@@ -6,18 +6,20 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from node import communities, notes
 from node.errors import Forbidden, InvalidInput, NotFound
 from node.licences import Licence, optional_licence
 from node.rendering import markdown_to_html
 from node.runtime import Tx
-from storage.models import Actor, Attachment, Community, Member, Post
+from storage.models import Actor, Attachment, Community, Follow, Member, Mention, Post
 
 MAX_TITLE = 200
 MAX_ATTACHMENTS = 4
 POST_PATH = "/posts/"
+LISTED = ("public", "unlisted")
+HIDDEN = "this post does not exist or was deleted"
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,46 @@ async def get(tx: Tx, key: str) -> Post:
     """The local or cached post with this public key, or NotFound."""
     post = await tx.session.scalar(select(Post).where(Post.key == key))
     if post is None or post.deleted_at is not None:
-        raise NotFound("this post does not exist or was deleted")
+        raise NotFound(HIDDEN)
+    return post
+
+
+def readable_by(viewer: Actor | None) -> ColumnElement[bool]:
+    """The SQL condition on Post for what an actor (None: anyone at all) may see."""
+    # Mastodon's StatusPolicy#show?: private (followers-only) statuses for the author, accepted
+    # followers and mentioned accounts; direct ones for the author and mentioned accounts.
+    if viewer is None:
+        return Post.visibility.in_(LISTED)
+    followed = select(Follow.followed_id).where(
+        Follow.follower_id == viewer.id, Follow.state == "accepted"
+    )
+    mentioned = select(Mention.post_id).where(Mention.actor_id == viewer.id)
+    return or_(
+        Post.visibility.in_(LISTED),
+        Post.author_id == viewer.id,
+        and_(Post.visibility == "followers", Post.author_id.in_(followed)),
+        Post.id.in_(mentioned),
+    )
+
+
+async def visible_to(tx: Tx, post: Post, viewer: Actor | None) -> bool:
+    """Whether an actor (None: anyone at all) may see a post, by its visibility."""
+    if post.visibility in LISTED:
+        return True
+    if viewer is None:
+        return False
+    found = await tx.session.scalar(
+        select(Post.id).where(Post.id == post.id, readable_by(viewer))
+    )
+    return found is not None
+
+
+async def get_visible(tx: Tx, key: str, viewer: Actor | None) -> Post:
+    """The post with this key if the viewer may see it; NotFound otherwise."""
+    post = await get(tx, key)
+    if not await visible_to(tx, post, viewer):
+        # Mastodon answers 404, not 403, so a hidden post's existence is not confirmed.
+        raise NotFound(HIDDEN)
     return post
 
 
@@ -177,26 +218,35 @@ class Thread:
     replies: list[Post]
 
 
-async def thread(tx: Tx, post: Post) -> Thread:
-    """The whole thread a post belongs to."""
+async def thread(tx: Tx, post: Post, viewer: Actor | None = None) -> Thread:
+    """The thread a post belongs to, as much of it as the viewer (None: anyone) may see."""
     root_id = post.thread_id or post.id
     root = await tx.session.get(Post, root_id) or post
+    if root.id != post.id and not await visible_to(tx, root, viewer):
+        root = post  # a reply to a hidden post: the thread starts where the viewer's sight does
     replies = list(
         await tx.session.scalars(
             select(Post)
-            .where(Post.thread_id == root.id, Post.deleted_at.is_(None))
+            .where(
+                Post.thread_id == root_id,
+                Post.id != root.id,
+                Post.deleted_at.is_(None),
+                readable_by(viewer),
+            )
             .order_by(Post.published_at, Post.id)
         )
     )
     return Thread(root=root, replies=replies)
 
 
-async def by_author(tx: Tx, author: Actor, limit: int = 50) -> list[Post]:
-    """An actor's latest posts and replies."""
+async def by_author(
+    tx: Tx, author: Actor, limit: int = 50, viewer: Actor | None = None
+) -> list[Post]:
+    """An actor's latest posts and replies that the viewer (None: anyone) may see."""
     return list(
         await tx.session.scalars(
             select(Post)
-            .where(Post.author_id == author.id, Post.deleted_at.is_(None))
+            .where(Post.author_id == author.id, Post.deleted_at.is_(None), readable_by(viewer))
             .order_by(Post.published_at.desc(), Post.id.desc())
             .limit(limit)
         )

@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 
+from node import posts
 from node.errors import NotFound
+from node.posts import LISTED
 from node.runtime import Tx
 from storage.models import (
     Actor,
@@ -20,13 +22,11 @@ from storage.models import (
     Follow,
     Member,
     Membership,
-    Mention,
     Post,
     Reaction,
 )
 
 PAGE_SIZE = 30
-LISTED = ("public", "unlisted")
 
 
 @dataclass
@@ -57,7 +57,6 @@ async def home(
     boosted = select(Reaction.post_id).where(
         Reaction.kind == "announce", Reaction.actor_id.in_(followed)
     )
-    mentioned = select(Mention.post_id).where(Mention.actor_id == me)
     source = or_(
         Post.author_id == me,
         Post.author_id.in_(followed),
@@ -71,12 +70,7 @@ async def home(
         Post.id.in_(boosted),
     )
     # Followers-only posts reach their author's followers only, direct posts their recipients.
-    visible = or_(
-        Post.visibility.in_(LISTED),
-        Post.author_id == me,
-        and_(Post.visibility == "followers", Post.author_id.in_(followed)),
-        Post.id.in_(mentioned),
-    )
+    visible = posts.readable_by(member.actor)
     query = select(Post).where(Post.deleted_at.is_(None), source, visible)
     return await _page(tx, query, before, limit)
 

@@ -19,6 +19,7 @@ from node import (
     communities,
     discovery,
     documents,
+    fetchers,
     inbox,
     posts,
     proofs,
@@ -45,9 +46,14 @@ def as2(document: dict[str, Any]) -> Response:
     return ActivityJSONResponse(document, headers=AS2_HEADERS)
 
 
+def request_target(request: Request) -> str:
+    """The path and query a request signature covers (`(request-target)`)."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 async def refusal(request: Request) -> Response | None:
     """In allowlist mode, the answer to a GET of AS2 content not signed by a permitted server."""
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    path = request_target(request)
     try:
         await inbox.authorize_fetch(request.app.state.node, request.method, path, request.headers)
     except inbox.Refused as exc:
@@ -67,16 +73,31 @@ async def local_actor_json(request: Request, name: str) -> Response:
 
 
 async def post_json(request: Request, key: str) -> Response:
-    """The AS2 `Note` of a local post."""
+    """The AS2 `Note` of a local post, for whoever may see it (a signed fetch when not public)."""
     if (refused := await refusal(request)) is not None:
         return refused
     async with unit(request) as (tx, _viewer):
         post = await posts.get(tx, key)
         if not post.local:
             raise NotFound("this copy of a remote post is not served as ActivityPub here")
+        headers = AS2_HEADERS
+        if not await posts.visible_to(tx, post, None):
+            # Mastodon's StatusPolicy#show? on the signed account; unsigned or not allowed is
+            # 404 (ActivityPub::StatusesController), so a hidden post is never confirmed.
+            try:
+                reader = await fetchers.signer(
+                    tx, request.method, request_target(request), request.headers
+                )
+            except inbox.Refused as exc:
+                return JSONResponse({"error": exc.reason}, status_code=exc.status)
+            if not await posts.visible_to(tx, post, reader):
+                raise NotFound(posts.HIDDEN)
+            # An answer for one reader: shared caches must not hand it to the next one.
+            headers = {"Vary": "Accept, Signature", "Cache-Control": "private"}
         # Signed as of its last change, so repeated fetches get the same bytes (FEP-8b32).
         note = documents.note_document(tx, post)
-        return as2(await proofs.sign(tx, post.author, note, post.updated_at or post.published_at))
+        signed = await proofs.sign(tx, post.author, note, post.updated_at or post.published_at)
+        return ActivityJSONResponse(signed, headers=headers)
 
 
 async def instance_actor(request: Request) -> Response:
@@ -126,7 +147,7 @@ async def inbox_post(request: Request) -> Response:
     body = await _read_bounded(request, node.settings.limits.max_inbox_bytes)
     if body is None:
         return JSONResponse({"error": "activity too large"}, status_code=413)
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    path = request_target(request)
     try:
         await inbox.receive(node, request.method, path, request.headers, body, recipient)
     except inbox.Refused as exc:

@@ -6,16 +6,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node import communities, posts
+from node import communities, posts, reactions
 from web.units import unit
 
 
 async def home(request: Request) -> Response:
-    async with unit(request) as (tx, _viewer):
+    async with unit(request) as (tx, viewer):
+        latest = await posts.latest(tx)
         return request.app.state.pages.render(
             request,
             "home.html",
-            {"communities": await communities.listing(tx), "latest": await posts.latest(tx)},
+            {
+                "communities": await communities.listing(tx),
+                "latest": latest,
+                "reaction_summaries": await reactions.summaries(tx, latest, viewer),
+            },
         )
 
 

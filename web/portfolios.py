@@ -41,7 +41,7 @@ async def editor_page(request: Request) -> Response:
             {
                 "member": viewer,
                 "entries": entries,
-                "posts": await posts.by_author(tx, viewer.actor),
+                "posts": await posts.by_author(tx, viewer.actor, viewer=viewer.actor),
                 "awards": [(a, badges.summary_of(tx, a)) for a in awards],
             },
         )

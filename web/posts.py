@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node import communities, media, posts
+from node import communities, media, posts, reactions
 from node.errors import GuildhallError, NotSignedIn
 from node.runtime import Tx
 from web.activitypub import post_json, wants_json
@@ -23,16 +23,24 @@ async def thread_page(request: Request) -> Response:
     if wants_json(request):
         return await post_json(request, request.path_params["key"])
     async with unit(request) as (tx, viewer):
-        post = await posts.get(tx, request.path_params["key"])
-        thread = await posts.thread(tx, post)
+        reader = viewer.actor if viewer else None
+        post = await posts.get_visible(tx, request.path_params["key"], reader)
+        thread = await posts.thread(tx, post, reader)
         community = thread.root.community
         may_reply = viewer is not None and (
             community is None or await communities.may_post(tx, community, viewer)
         )
+        shown = [thread.root, *thread.replies]
         return request.app.state.pages.render(
             request,
             "thread.html",
-            {"thread": thread, "focus": post, "community": community, "may_reply": may_reply},
+            {
+                "thread": thread,
+                "focus": post,
+                "community": community,
+                "may_reply": may_reply,
+                "reaction_summaries": await reactions.summaries(tx, shown, viewer),
+            },
         )
 
 
@@ -142,7 +150,7 @@ async def reply_submit(request: Request) -> Response:
     form = await checked_form(request, **FORM_LIMITS)
     async with unit(request) as (tx, viewer):
         viewer = await require_member(request, tx)
-        parent = await posts.get(tx, request.path_params["key"])
+        parent = await posts.get_visible(tx, request.path_params["key"], viewer.actor)
         attachments = await _attachments(
             tx, viewer, form, _post_licence(form, parent.community, viewer)
         )
@@ -177,7 +185,7 @@ async def delete_submit(request: Request) -> Response:
         viewer = await require_member(request, tx)
         post = await posts.get(tx, request.path_params["key"])
         # A deleted reply sends you back to its thread; a deleted thread to the front page.
-        root = (await posts.thread(tx, post)).root if post.thread_id else None
+        root = (await posts.thread(tx, post, viewer.actor)).root if post.thread_id else None
         await posts.delete(tx, viewer, post)
     target = f"/posts/{root.key}" if root is not None and root.deleted_at is None else "/"
     return redirect(target, "The post is deleted.", request)

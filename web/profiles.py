@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node import follows, identity, members, posts
+from node import follows, identity, members, posts, reactions
 from node.members import MAX_PROFILE_LINKS
 from web.activitypub import local_actor_json, wants_json
 from web.security import checked_form, require_member
@@ -18,7 +18,7 @@ async def profile_page(request: Request) -> Response:
         return await local_actor_json(request, request.path_params["name"])
     async with unit(request) as (tx, viewer):
         member = await members.get(tx, request.path_params["name"])
-        authored = await posts.by_author(tx, member.actor)
+        authored = await posts.by_author(tx, member.actor, viewer=viewer.actor if viewer else None)
         follow = await follows.find(tx, viewer.actor, member.actor) if viewer else None
         return request.app.state.pages.render(
             request,
@@ -26,6 +26,7 @@ async def profile_page(request: Request) -> Response:
             {
                 "member": member,
                 "posts": authored,
+                "reaction_summaries": await reactions.summaries(tx, authored, viewer),
                 "follow": follow,
                 # DESIGN.md §5: verified rel="me" links and key fingerprints on every profile.
                 "verified": await identity.verified_links(tx, member),

@@ -35,7 +35,7 @@ async def react(request: Request) -> Response:
     try:
         async with unit(request) as (tx, _viewer):
             viewer = await require_member(request, tx)
-            post = await posts.get(tx, key)
+            post = await posts.get_visible(tx, key, viewer.actor)
             if undo:
                 await reactions.withdraw(tx, viewer, kind, post)
             else:
@@ -49,7 +49,9 @@ async def react(request: Request) -> Response:
 
 async def reactions_page(request: Request) -> Response:
     async with unit(request) as (tx, viewer):
-        post = await posts.get(tx, request.path_params["key"])
+        post = await posts.get_visible(
+            tx, request.path_params["key"], viewer.actor if viewer else None
+        )
         return request.app.state.pages.render(
             request,
             "reactions.html",

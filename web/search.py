@@ -81,6 +81,8 @@ async def search_page(request: Request) -> Response:
                 found["follow"] = await follows.find(tx, viewer.actor, found["actor"])
                 found["counts"] = await counts(tx, found["actor"])
             elif "post" in found:
+                if not await posts.visible_to(tx, found["post"], viewer.actor):
+                    raise NotFound(posts.HIDDEN)  # as its page would: never confirmed (node.posts)
                 found["follow"] = await follows.find(tx, viewer.actor, found["post"].author)
             return request.app.state.pages.render(request, "search.html", {"query": query, **found})
     except NotSignedIn:
@@ -110,7 +112,13 @@ async def _actor_page(request: Request, tx: Tx, viewer: Any, actor: Any) -> Resp
     return request.app.state.pages.render(
         request,
         "remote_actor.html",
-        {"actor": actor, "page": page, "follow": follow, "counts": await counts(tx, actor)},
+        {
+            "actor": actor,
+            "page": page,
+            "follow": follow,
+            "counts": await counts(tx, actor),
+            "reaction_summaries": await reactions.summaries(tx, page.posts, viewer),
+        },
     )
 
 

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node import timeline
+from node import reactions, timeline
 from node.errors import InvalidInput
 from web.security import require_member
 from web.units import unit
@@ -28,7 +28,13 @@ async def home_timeline(request: Request) -> Response:
         viewer = await require_member(request, tx)
         page = await timeline.home(tx, viewer, before=before)
         return request.app.state.pages.render(
-            request, "timeline.html", {"page": page, "before": before}
+            request,
+            "timeline.html",
+            {
+                "page": page,
+                "before": before,
+                "reaction_summaries": await reactions.summaries(tx, page.posts, viewer),
+            },
         )
 
 
