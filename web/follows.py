@@ -1,7 +1,9 @@
-"""Following from the web: follow and unfollow buttons, whom a member follows, and the
-follow requests a closed community's stewards approve or reject."""
+"""Following from the web: follow and unfollow buttons, whom a member follows, the follow
+requests a closed community's stewards approve or reject, and remote follow (subscribe) links."""
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -9,6 +11,7 @@ from starlette.routing import Route
 
 from node import communities, follows, remote_actors, timeline
 from node.errors import Forbidden, InvalidInput
+from web.search import MAX_QUERY
 from web.security import checked_form, require_member
 from web.units import redirect, unit
 
@@ -85,7 +88,23 @@ async def request_submit(request: Request) -> Response:
     return redirect(f"/communities/{name}/requests", message, request)
 
 
+async def authorize_interaction(request: Request) -> Response:
+    """Where the WebFinger subscribe template (node.discovery) sends people from elsewhere."""
+    # Mastodon's AuthorizeInteractionsController: `uri` (or the older `acct`), a profile or post
+    # URL or a handle with an optional `acct:` prefix, shown to the signed-in member to follow.
+    params = request.query_params
+    wanted = (params.get("uri") or params.get("acct") or "").strip()[:MAX_QUERY]
+    wanted = wanted.removeprefix("acct:")
+    async with unit(request) as (_tx, viewer):
+        if viewer is None:
+            here = "/authorize_interaction?uri=" + quote(wanted, safe="")
+            return redirect("/sign-in?next=" + quote(here, safe=""))
+    # The search page looks the address up (WebFinger or a fetch) and offers Follow.
+    return redirect("/search?q=" + quote(wanted, safe="") if wanted else "/search")
+
+
 routes = [
+    Route("/authorize_interaction", authorize_interaction, methods=["GET"]),
     Route("/follow", follow_submit, methods=["POST"]),
     Route("/unfollow", unfollow_submit, methods=["POST"]),
     Route("/following", following_page, methods=["GET"]),
