@@ -192,7 +192,6 @@ def create_app(
                 https_only=config.base_url.startswith("https://"),
                 max_age=14 * 24 * 3600,
             ),
-            Middleware(notifications.UnreadNotifications),  # inside sessions: it reads them
         ],
         exception_handlers={GuildhallError: guildhall_error, HTTPException: http_error},
         lifespan=lifespan,

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from node import notifications
 from node.runtime import Tx
 from web.security import current_member
 
@@ -19,6 +20,9 @@ async def unit(request: Request) -> AsyncIterator[tuple[Tx, Any]]:
     async with request.app.state.node.transaction() as tx:
         viewer = await current_member(request, tx)
         request.state.viewer = viewer
+        if viewer is not None:
+            # The header's unread count, in this transaction rather than a round-trip of its own.
+            request.state.unread_notifications = await notifications.unread_count(tx, viewer)
         yield tx, viewer
 
 
