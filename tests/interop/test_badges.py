@@ -83,3 +83,7 @@ def test_a_badge_issued_on_one_node_verifies_on_another_and_offline(
     capsys.readouterr()
     assert cli(ngo, "badge", "verify", str(saved), "--dev") == 2
     assert "revoked" in capsys.readouterr().err
+    # The Delete of the award note reaches the other node: the badge leaves ana's profile there.
+    eventually(lambda: "Proof Writer" not in httpx.get(ngo.url + "/members/ana/badges").text)
+    page = httpx.get(f"{ngo.url}/awards/{award_path}").text
+    assert "revoked by Maths Circle: its status list says so" in page
