@@ -6,28 +6,21 @@ activity, so an Undo can name it either by that id or by embedding the activity.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 
-from federation.domains import same_origin
-from federation.sanitize import SanitizeError, plain_text, sanitize_html
-from federation.vocabulary import PUBLIC, VocabularyError, as_list, id_of, types_of, visibility_of
-from node import delivery, documents, follows, notifications, posts, remote_actors
+from federation.vocabulary import PUBLIC, VocabularyError, id_of, types_of, visibility_of
+from node import delivery, documents, follows, notes, notifications, posts, remote_actors
 from node.errors import Conflict, Forbidden, InvalidInput, NotFound
 from node.incoming import Ignored, Incoming
-from node.licences import from_url
 from node.runtime import Tx
 from storage.models import Actor, Follow, Member, Notification, OutboxActivity, Post, Reaction
 
 KINDS = {"like": "Like", "announce": "Announce"}
 NOTIFY_AS = {"like": "like", "announce": "boost"}
-# What Mastodon turns into a status (ActivityPub::Activity::Create's supported object types).
-NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
 BOOSTABLE = ("public", "unlisted")  # Mastodon refuses to reblog private and direct statuses
 
 
@@ -103,64 +96,31 @@ async def resolve_post(tx: Tx, url: str) -> Post:
             raise InvalidInput(f"{url!r} is not the address of a post") from None
     document = await remote_actors.fetch_document(tx, url)
     uri = id_of(document)
-    if uri and uri != url:
+    if uri is None or not types_of(document) & notes.NOTE_TYPES:
+        raise InvalidInput("that address is not a post (Note, Article, Page or Question)")
+    if uri != url:
         try:
             return await posts.find_by_url(tx, uri)  # a page URL whose id we already know
         except NotFound:
-            pass
-    return await _store_note(tx, document)
-
-
-def _published(value: object, fallback: datetime) -> datetime:
-    if not isinstance(value, str):
-        return fallback
+            # Mastodon's JsonLdHelper#fetch_resource: a page URL leads to the copy at the id.
+            document = await notes.fetch_note(tx, uri)
+    # From here the path every remote note takes (node.notes): origin, sanitising, licence,
+    # linked attachments, mentions and thread.
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return fallback
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-async def _store_note(tx: Tx, document: dict[str, Any]) -> Post:
-    # A minimal copy of a remote post, so that members can like, boost and report it.
-    uri = id_of(document)
-    if not uri or not types_of(document) & NOTE_TYPES:
-        raise InvalidInput("that address is not a post (Note, Article, Page or Question)")
-    # PeerTube lists a video's channel (a Group) beside its account: the author is a Person.
-    author_uri = next(
-        (ident for item in as_list(document.get("attributedTo")) if (ident := id_of(item))), None
-    )
-    if author_uri is None or not same_origin(uri, author_uri):
-        # The rule (and Mastodon's): an object's id shares its author's origin.
-        raise InvalidInput(f"{uri} is not on the server of its author")
-    author = await remote_actors.fetch(tx, author_uri)
+        author = await remote_actors.fetch(tx, notes.author_of(document))
+    except Ignored as exc:
+        raise InvalidInput(f"{uri} is not on the server of its author") from exc
     try:
-        content = sanitize_html(str(document.get("content") or ""))
-        title = plain_text(str(document.get("name") or ""))[:255]
         visibility = visibility_of(document, author.followers_uri)
-    except (SanitizeError, VocabularyError) as exc:
+    except VocabularyError as exc:
         raise InvalidInput(f"{uri}: {exc.reason}") from exc
-    page_url = document.get("url")
-    named = from_url(str(document["license"])) if isinstance(document.get("license"), str) else None
-    post = Post(
-        key=secrets.token_hex(8),
-        uri=uri,
-        url=page_url if isinstance(page_url, str) and len(page_url) <= 2048 else uri,
-        local=False,
-        author_id=author.id,
-        in_reply_to_uri=(id_of(document.get("inReplyTo")) or "")[:2048] or None,
-        title=title,
-        source="",
-        content_html=content,
-        license=named.spdx_id if named else None,
-        visibility=visibility,
-        raw=document,
-        published_at=_published(document.get("published"), tx.now()),
-    )
-    tx.session.add(post)
-    await tx.session.flush()
-    await tx.session.refresh(post, ["author", "attachments", "community", "mentions"])
-    return post
+    if visibility not in BOOSTABLE:
+        # As node.notes keeps only public and unlisted notes fetched for anyone here.
+        raise InvalidInput(f"{uri} is not public: open it on its own server")
+    try:
+        return await notes.store(tx, document, author)
+    except Ignored as exc:
+        raise InvalidInput(f"{uri}: {exc.reason}") from exc
 
 
 def _activity(actor: Actor, kind: str, post: Post, uri: str) -> dict[str, Any]:

@@ -449,3 +449,64 @@ async def test_a_pasted_post_url_is_fetched_signed_sanitised_and_kept(settings: 
             assert await _count(tx, Post, Post.published_at < tx.now() - timedelta(days=1)) == 1
     finally:
         await node.close()
+
+
+async def test_a_pasted_post_takes_the_same_path_as_any_remote_note(settings: Settings) -> None:
+    # node.notes keeps it: the copy at its id, attachments linked not copied, a reply threaded
+    # under its fetched parent, and only public or unlisted posts.
+    bob = "https://social.example/users/bob"
+    parent = {
+        "id": bob + "/statuses/1",
+        "type": "Note",
+        "attributedTo": bob,
+        "content": "<p>Which gear?</p>",
+        "to": [PUBLIC],
+    }
+    fresh = {
+        "id": bob + "/statuses/2",
+        "type": "Note",
+        "attributedTo": bob,
+        "inReplyTo": parent["id"],
+        "content": "<p>The small one</p>",
+        "license": "https://example.org/my-own-terms",
+        "attachment": [
+            {
+                "type": "Document",
+                "mediaType": "image/png",
+                "url": "https://media.social.example/gear.png",
+                "name": "A small gear",
+                "license": "https://creativecommons.org/publicdomain/zero/1.0/",
+            }
+        ],
+        "to": [PUBLIC],
+    }
+    stale = {**fresh, "content": "<p>An old copy served at the page URL</p>"}
+    private = {**parent, "id": bob + "/statuses/3", "to": [bob + "/followers"]}
+    peer = _peer(
+        {
+            bob: _actor_document(bob),
+            parent["id"]: parent,
+            fresh["id"]: fresh,
+            "https://social.example/@bob/2": stale,
+            private["id"]: private,
+        }
+    )
+    node = await open_node(replace(settings, dev=True), http=httpx.AsyncClient(transport=peer))
+    try:
+        async with node.transaction() as tx:
+            post = await reactions.resolve_post(tx, "https://social.example/@bob/2")
+            assert (post.uri, post.content_html) == (fresh["id"], "<p>The small one</p>")
+            assert post.license is None  # not a licence we know: all rights reserved
+            [picture] = post.attachments
+            assert (picture.remote_url, picture.storage_path) == (
+                "https://media.social.example/gear.png",
+                None,
+            )
+            assert (picture.alt_text, picture.license) == ("A small gear", "CC0-1.0")
+            assert post.in_reply_to_id is not None and post.thread_id == post.in_reply_to_id
+            with pytest.raises(InvalidInput, match="not public"):
+                await reactions.resolve_post(tx, private["id"])
+        async with node.transaction() as tx:
+            assert await _count(tx, Post) == 2  # the reply and its parent; not the private one
+    finally:
+        await node.close()
