@@ -13,6 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from federation.domains import authority_of, same_origin
 from federation.signatures import (
@@ -161,21 +162,27 @@ async def receive(
         if signer.uri != actor_uri:
             raise Refused(f"signed by {signer.uri}, not by the activity's actor", 401)
         await hosts.record_signed_request(tx, authority_of(signer.uri))
-        tx.session.add(
-            InboxActivity(
-                uri=uri,
-                type=sorted(kinds)[0],
-                actor_uri=actor_uri,
-                object_type=_object_type(document),
-                signer_key_id=signed.key_id,
-                recipient_uri=recipient_uri,
-                raw=document,
-                state="queued",
-                attempts=0,
-                next_attempt_at=tx.now(),
-                received_at=tx.now(),
-            )
-        )
+        try:
+            # One activity often arrives at several of our inboxes at once (Fedify delivers to
+            # each addressed actor's inbox in parallel): the later copy loses on the unique uri.
+            async with tx.session.begin_nested():
+                tx.session.add(
+                    InboxActivity(
+                        uri=uri,
+                        type=sorted(kinds)[0],
+                        actor_uri=actor_uri,
+                        object_type=_object_type(document),
+                        signer_key_id=signed.key_id,
+                        recipient_uri=recipient_uri,
+                        raw=document,
+                        state="queued",
+                        attempts=0,
+                        next_attempt_at=tx.now(),
+                        received_at=tx.now(),
+                    )
+                )
+        except IntegrityError:
+            return False  # a concurrent redelivery stored it first
     return True
 
 

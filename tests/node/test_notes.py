@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from federation.signatures import load_public_key_pem, parse_signature_request, sign_request, verify
 from federation.vocabulary import PUBLIC
-from node import delivery, follows, inbox, members, posts, remote_actors
+from node import delivery, follows, hosts, inbox, members, posts, remote_actors
 from node.errors import Forbidden
 from node.runtime import Node, open_node
 from node.settings import Settings
@@ -655,3 +655,39 @@ async def test_a_reply_into_a_remote_group_names_the_group(
     [(create, inboxes)] = await queued(node, "Create")
     assert inboxes == ["https://lemmy.example/inbox"]
     assert create["object"]["audience"] == group and group in create["object"]["cc"]
+
+
+async def test_a_copy_stored_while_the_first_is_verified_counts_as_a_redelivery(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fedify delivers one activity to every addressed inbox of ours at the same moment; the copy
+    # that loses the race on the unique id is a redelivery, not a 500 (found by
+    # tests/interop/test_independent_ap.py: a reply sent to a community and to the post's author).
+    activity = fixture("mastodon_create_note.json")
+    body = json.dumps(activity).encode()
+    headers = sign_request(
+        "POST", "https://school.example/inbox", AS2, body, ALICE + "#main-key", KEY,
+        datetime.now(UTC),
+    )  # fmt: skip
+    async with node.transaction() as tx:
+        await remote_actors.fetch(tx, ALICE)  # known already, so verifying writes nothing
+    record_signed_request = hosts.record_signed_request
+
+    async def other_copy_lands_first(tx: Any, host: str) -> None:
+        await record_signed_request(tx, host)
+        async with node.transaction() as other:
+            other.session.add(
+                InboxActivity(
+                    uri=activity["id"], type="Create", actor_uri=ALICE, raw=activity,
+                    state="queued", attempts=0, next_attempt_at=other.now(),
+                    received_at=other.now(),
+                )
+            )  # fmt: skip
+
+    monkeypatch.setattr(hosts, "record_signed_request", other_copy_lands_first)
+    assert await inbox.receive(node, "POST", "/inbox", headers, body, None) is False
+    async with node.transaction() as tx:
+        rows = await tx.session.scalars(
+            select(InboxActivity).where(InboxActivity.uri == activity["id"])
+        )
+        assert len(list(rows)) == 1
