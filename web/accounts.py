@@ -9,6 +9,7 @@ from starlette.routing import Route
 from node import auth
 from node.errors import InvalidInput
 from web.security import checked_form, require_member, sign_in, sign_out
+from web.templating import render
 from web.units import redirect, unit
 
 
@@ -27,7 +28,7 @@ async def sign_in_page(request: Request) -> Response:
     async with unit(request) as (_tx, viewer):
         if viewer is not None:
             return redirect("/")
-        return request.app.state.pages.render(
+        return render(
             request, "sign_in.html", {"next": _safe_next(request.query_params.get("next"))}
         )
 
@@ -41,7 +42,7 @@ async def sign_in_submit(request: Request) -> Response:
     if member is None:
         async with request.app.state.node.transaction() as tx:
             await auth.record_failure(tx, name, address)
-        return request.app.state.pages.render(
+        return render(
             request,
             "sign_in.html",
             {
@@ -76,7 +77,7 @@ async def sign_in_link(request: Request) -> Response:
 async def password_page(request: Request) -> Response:
     async with unit(request) as (tx, viewer):
         await require_member(request, tx)
-        return request.app.state.pages.render(
+        return render(
             request,
             "password.html",
             {

@@ -12,6 +12,7 @@ from node import auth, communities, members
 from node.errors import Forbidden, GuildhallError, NotSignedIn
 from node.runtime import Tx
 from web.security import checked_form, require_member
+from web.templating import render
 from web.units import redirect, unit
 
 
@@ -24,7 +25,7 @@ async def _admin(request: Request, tx: Tx) -> Any:
 async def overview(request: Request) -> Response:
     async with unit(request) as (tx, _viewer):
         await _admin(request, tx)
-        return request.app.state.pages.render(
+        return render(
             request,
             "admin/overview.html",
             {

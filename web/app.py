@@ -58,7 +58,7 @@ from web import (
     search,
     timeline,
 )
-from web.templating import Pages
+from web.templating import Pages, render
 from web.units import redirect, unit
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -115,7 +115,7 @@ async def guildhall_error(request: Request, exc: Exception) -> Response:
 async def _error_page(request: Request, reason: str, status: int) -> Response:
     # A fresh unit of work: the failed request's transaction was rolled back with its objects.
     async with unit(request):
-        return request.app.state.pages.render(
+        return render(
             request, "error.html", {"reason": reason, "status": status}, status_code=status
         )
 

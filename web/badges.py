@@ -13,6 +13,7 @@ from node import badges, communities, members
 from node.errors import GuildhallError, InvalidInput, NotFound
 from web.activitypub import achievement_json, award_json, wants_json
 from web.security import checked_form, require_member
+from web.templating import render
 from web.units import redirect, unit
 
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
@@ -32,7 +33,7 @@ async def community_badges(request: Request) -> Response:
     async with unit(request) as (tx, viewer):
         community = await communities.get(tx, request.path_params["name"])
         may_award = await badges.may_award(tx, community, viewer) if viewer else False
-        return request.app.state.pages.render(
+        return render(
             request,
             "badges.html",
             {
@@ -90,7 +91,7 @@ async def achievement_page(request: Request) -> Response:
         achievement = await badges.get_achievement(tx, key)
         community = achievement.community
         may_award = await badges.may_award(tx, community, viewer) if viewer else False
-        return request.app.state.pages.render(
+        return render(
             request,
             "achievement.html",
             {
@@ -191,7 +192,7 @@ async def award_page(request: Request) -> Response:
             and viewer is not None
             and await badges.may_award(tx, record.community, viewer)
         )
-        return request.app.state.pages.render(
+        return render(
             request,
             "award.html",
             {
@@ -241,7 +242,7 @@ async def revoke_submit(request: Request) -> Response:
 async def member_badges(request: Request) -> Response:
     async with unit(request) as (tx, _viewer):
         member = await members.get(tx, request.path_params["name"])
-        return request.app.state.pages.render(
+        return render(
             request,
             "member_badges.html",
             {

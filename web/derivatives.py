@@ -12,11 +12,12 @@ from node import communities, derivatives
 from node.derivatives import NotAdaptable
 from node.errors import GuildhallError, NotSignedIn
 from web.security import checked_form, require_member
+from web.templating import render
 from web.units import redirect, unit
 
 
 def _page(request: Request, context: dict[str, Any], status_code: int = 200) -> Response:
-    return request.app.state.pages.render(request, "adapt.html", context, status_code=status_code)
+    return render(request, "adapt.html", context, status_code=status_code)
 
 
 async def adapt_page(request: Request) -> Response:

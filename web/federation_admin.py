@@ -13,6 +13,7 @@ from node import delivery, hosts, members, policy
 from node.errors import Forbidden, GuildhallError, InvalidInput, NotSignedIn
 from node.runtime import Tx
 from web.security import checked_form, require_member
+from web.templating import render
 from web.units import redirect, unit
 
 PAGE = "/admin/federation"
@@ -28,7 +29,7 @@ async def _admin(request: Request, tx: Tx) -> Any:
 async def page(request: Request) -> Response:
     async with unit(request) as (tx, _viewer):
         await _admin(request, tx)
-        return request.app.state.pages.render(
+        return render(
             request,
             "admin/federation.html",
             {

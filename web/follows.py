@@ -13,6 +13,7 @@ from node import communities, follows, remote_actors, timeline
 from node.errors import Forbidden, InvalidInput
 from web.search import MAX_QUERY
 from web.security import checked_form, require_member
+from web.templating import render
 from web.units import redirect, unit
 
 
@@ -52,7 +53,7 @@ async def unfollow_submit(request: Request) -> Response:
 async def following_page(request: Request) -> Response:
     async with unit(request) as (tx, _viewer):
         viewer = await require_member(request, tx)
-        return request.app.state.pages.render(
+        return render(
             request, "following.html", {"follows": await follows.outgoing(tx, viewer.actor)}
         )
 
@@ -63,7 +64,7 @@ async def requests_page(request: Request) -> Response:
         community = await communities.get(tx, request.path_params["name"])
         if not await communities.can_steward(tx, community, viewer):
             raise Forbidden("only the community's stewards and administrators see follow requests")
-        return request.app.state.pages.render(
+        return render(
             request,
             "follow_requests.html",
             {"community": community, "requests": await follows.requests(tx, community.actor)},

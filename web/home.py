@@ -7,13 +7,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from node import communities, posts, reactions
+from web.templating import render
 from web.units import unit
 
 
 async def home(request: Request) -> Response:
     async with unit(request) as (tx, viewer):
         latest = await posts.latest(tx)
-        return request.app.state.pages.render(
+        return render(
             request,
             "home.html",
             {

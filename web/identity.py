@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from node import identity
 from web.security import checked_form, require_member
+from web.templating import render
 from web.units import redirect, unit
 
 
@@ -15,7 +16,7 @@ async def identity_page(request: Request) -> Response:
     async with unit(request) as (tx, _viewer):
         viewer = await require_member(request, tx)
         checks = await identity.schedule_links(tx, viewer)
-        return request.app.state.pages.render(
+        return render(
             request,
             "identity.html",
             {

@@ -9,13 +9,14 @@ from starlette.routing import Route
 from node import reports
 from node.errors import GuildhallError, InvalidInput, NotSignedIn
 from web.security import checked_form, require_member
+from web.templating import render
 from web.units import redirect, unit
 
 
 async def report_page(request: Request) -> Response:
     async with unit(request) as (tx, _viewer):
         await require_member(request, tx)
-        return request.app.state.pages.render(
+        return render(
             request,
             "report.html",
             {"values": {"uri": request.query_params.get("uri", ""), "comment": ""}},
@@ -34,7 +35,7 @@ async def report_submit(request: Request) -> Response:
         raise
     except GuildhallError as exc:
         async with unit(request) as (tx, _viewer):
-            return request.app.state.pages.render(
+            return render(
                 request,
                 "report.html",
                 {"values": values, "error": exc.reason},
@@ -52,7 +53,7 @@ async def moderation_page(request: Request) -> Response:
         reports.require_moderator(viewer)
         open_reports = await reports.listing(tx, "open")
         resolved = await reports.listing(tx, "resolved", limit=20)
-        return request.app.state.pages.render(
+        return render(
             request,
             "moderation.html",
             {

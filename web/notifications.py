@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from node import notifications
 from web.security import require_member
+from web.templating import render
 from web.units import unit
 
 
@@ -18,7 +19,7 @@ async def notifications_page(request: Request) -> Response:
         unread_ids = {item.id for item in shown if item.read_at is None}
         await notifications.mark_read(tx, viewer)
         request.state.unread_notifications = 0
-        return request.app.state.pages.render(
+        return render(
             request, "notifications.html", {"notifications": shown, "unread_ids": unread_ids}
         )
 

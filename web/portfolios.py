@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from node import badges, members, portfolios, posts
 from web.security import checked_form, require_member
+from web.templating import render
 from web.units import redirect, unit
 
 
@@ -15,7 +16,7 @@ async def portfolio_page(request: Request) -> Response:
     async with unit(request) as (tx, viewer):
         member = await members.get(tx, request.path_params["name"])
         entries = await portfolios.entries(tx, member, viewer)
-        return request.app.state.pages.render(
+        return render(
             request,
             "portfolio.html",
             {
@@ -35,7 +36,7 @@ async def editor_page(request: Request) -> Response:
         viewer = await require_member(request, tx)
         entries = await portfolios.entries(tx, viewer, viewer)
         awards = await badges.awards_of(tx, viewer.actor)
-        return request.app.state.pages.render(
+        return render(
             request,
             "portfolio_edit.html",
             {

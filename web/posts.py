@@ -14,6 +14,7 @@ from node.errors import GuildhallError, NotSignedIn
 from node.runtime import Tx
 from web.activitypub import post_json, wants_json
 from web.security import checked_form, require_member
+from web.templating import render
 from web.units import redirect, unit
 
 FORM_LIMITS = {"max_files": posts.MAX_ATTACHMENTS, "max_fields": 40}
@@ -31,7 +32,7 @@ async def thread_page(request: Request) -> Response:
             community is None or await communities.may_post(tx, community, viewer)
         )
         shown = [thread.root, *thread.replies]
-        return request.app.state.pages.render(
+        return render(
             request,
             "thread.html",
             {
@@ -93,7 +94,7 @@ async def compose_page(request: Request) -> Response:
             raise NotSignedIn("sign in to write a post")
         community = await communities.get(tx, request.path_params["name"])
         default = posts.default_licence(community, viewer)
-        return request.app.state.pages.render(
+        return render(
             request,
             "compose.html",
             {
@@ -131,7 +132,7 @@ async def compose_submit(request: Request) -> Response:
         async with unit(request) as (tx, viewer):
             community = await communities.get(tx, request.path_params["name"])
             default = posts.default_licence(community, viewer) if viewer else None
-            return request.app.state.pages.render(
+            return render(
                 request,
                 "compose.html",
                 {

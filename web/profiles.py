@@ -10,6 +10,7 @@ from node import follows, identity, members, posts, reactions
 from node.members import MAX_PROFILE_LINKS
 from web.activitypub import local_actor_json, wants_json
 from web.security import checked_form, require_member
+from web.templating import render
 from web.units import redirect, unit
 
 
@@ -20,7 +21,7 @@ async def profile_page(request: Request) -> Response:
         member = await members.get(tx, request.path_params["name"])
         authored = await posts.by_author(tx, member.actor, viewer=viewer.actor if viewer else None)
         follow = await follows.find(tx, viewer.actor, member.actor) if viewer else None
-        return request.app.state.pages.render(
+        return render(
             request,
             "profile.html",
             {
@@ -38,7 +39,7 @@ async def profile_page(request: Request) -> Response:
 async def edit_page(request: Request) -> Response:
     async with unit(request) as (tx, _viewer):
         viewer = await require_member(request, tx)
-        return request.app.state.pages.render(
+        return render(
             request, "profile_edit.html", {"member": viewer, "link_slots": MAX_PROFILE_LINKS}
         )
 

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from node import posts, reactions
 from node.errors import GuildhallError, NotSignedIn
 from web.security import checked_form, require_member
+from web.templating import render
 from web.units import redirect, unit
 
 # Form action -> (reaction kind, take it back?, what the member is told).
@@ -52,7 +53,7 @@ async def reactions_page(request: Request) -> Response:
         post = await posts.get_visible(
             tx, request.path_params["key"], viewer.actor if viewer else None
         )
-        return request.app.state.pages.render(
+        return render(
             request,
             "reactions.html",
             {

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from node import actors, follows, posts, reactions, remote_actors, timeline
 from node.errors import GuildhallError, InvalidInput, NotFound, NotSignedIn
 from node.runtime import Tx
+from web.templating import render
 from web.timeline import cursor
 from web.units import redirect, unit
 
@@ -84,7 +85,7 @@ async def search_page(request: Request) -> Response:
                 if not await posts.visible_to(tx, found["post"], viewer.actor):
                     raise NotFound(posts.HIDDEN)  # as its page would: never confirmed (node.posts)
                 found["follow"] = await follows.find(tx, viewer.actor, found["post"].author)
-            return request.app.state.pages.render(request, "search.html", {"query": query, **found})
+            return render(request, "search.html", {"query": query, **found})
     except NotSignedIn:
         raise
     except GuildhallError as exc:
@@ -92,9 +93,7 @@ async def search_page(request: Request) -> Response:
         reason = exc.reason
         status = 404 if isinstance(exc, NotFound) else 400
     async with unit(request):
-        return request.app.state.pages.render(
-            request, "search.html", {"query": query, "error": reason}, status_code=status
-        )
+        return render(request, "search.html", {"query": query, "error": reason}, status_code=status)
 
 
 async def _actor_page(request: Request, tx: Tx, viewer: Any, actor: Any) -> Response:
@@ -109,7 +108,7 @@ async def _actor_page(request: Request, tx: Tx, viewer: Any, actor: Any) -> Resp
             pass  # the cached profile stays: better than none while its server is away
     page = await timeline.of_actor(tx, actor, before=cursor(request))
     follow = await follows.find(tx, viewer.actor, actor) if viewer is not None else None
-    return request.app.state.pages.render(
+    return render(
         request,
         "remote_actor.html",
         {

@@ -87,3 +87,14 @@ class Pages:
         values.update(context or {})
         html = self.env.get_template(name).render(values)
         return HTMLResponse(html, status_code=status_code)
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page rendered by the application's `Pages` (typed: `request.app` is `Any` to mypy)."""
+    pages: Pages = request.app.state.pages
+    return pages.render(request, name, context, status_code)

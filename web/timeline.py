@@ -9,6 +9,7 @@ from starlette.routing import Route
 from node import reactions, timeline
 from node.errors import InvalidInput
 from web.security import require_member
+from web.templating import render
 from web.units import unit
 
 
@@ -27,7 +28,7 @@ async def home_timeline(request: Request) -> Response:
     async with unit(request) as (tx, _viewer):
         viewer = await require_member(request, tx)
         page = await timeline.home(tx, viewer, before=before)
-        return request.app.state.pages.render(
+        return render(
             request,
             "timeline.html",
             {
