@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -40,7 +41,7 @@ OBJECT_CONTEXT: list[Any] = [AS2_CONTEXT, EXTENSIONS]
 ACTOR_TYPES = {"person": "Person", "group": "Group", "application": "Application"}
 
 
-def _iso(value: Any) -> str:
+def _iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

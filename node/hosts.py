@@ -26,7 +26,7 @@ KEPT_DAYS = 14
 
 async def _row(tx: Tx, host: str) -> HostState:
     # Several workers may meet a new host at once: insert-or-ignore, then lock the one row.
-    dialect = tx.session.bind.dialect.name
+    dialect = tx.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     await tx.session.execute(
         insert(HostState)

@@ -98,7 +98,8 @@ def _apply(actor: Actor, document: dict[str, Any], tx: Tx) -> None:
         load_public_key_pem(key["publicKeyPem"])
     except SignatureError as exc:
         raise RemoteError(f"{uri} publishes an unusable key: {exc.reason}") from exc
-    endpoints = document.get("endpoints") if isinstance(document.get("endpoints"), dict) else {}
+    listed = document.get("endpoints")
+    endpoints: dict[str, Any] = listed if isinstance(listed, dict) else {}
     try:
         summary = sanitize_html(_text(document.get("summary"), 20_000))
         display = plain_text(_text(document.get("name"), 500))[:255]
