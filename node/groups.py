@@ -79,15 +79,21 @@ async def announce(tx: Tx, community: Community, post: Post, activity: dict[str,
         return
     group = community.actor
     followers = await follows.remote_followers(tx, group)
+    # A remote activity signed by its author (FEP-8b32) keeps the @context its proof covers, and
+    # the Announce adopts it: JSON-LD forbids an embedded context to redefine protected terms,
+    # and Fedify's data-integrity/v1 and our v2 both define DataIntegrityProof.
+    signed_context = activity.get("@context") if "proof" in activity else None
     inner = {key: value for key, value in activity.items() if key != "@context"}
     wrapped = documents.activity(
         group,
         "Announce",
-        inner,
+        activity if signed_context is not None else inner,
         delivery.new_activity_uri(tx, group),
         to=[PUBLIC],
         cc=[group.followers_uri or ""],
     )
+    if signed_context is not None:
+        wrapped["@context"] = signed_context
     wrapped["audience"] = group.uri
     # Kept out of the outbox listing: the boost below is what the outbox shows, once.
     await delivery.publish(tx, group, wrapped, recipients=followers, public=False)

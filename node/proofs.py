@@ -28,6 +28,8 @@ from node.runtime import Tx
 from storage.models import Actor
 
 DATA_INTEGRITY_CONTEXT = "https://w3id.org/security/data-integrity/v2"
+# Fedify signs with v1; a document already speaking it must not get v2 too (conflicting terms).
+DATA_INTEGRITY_CONTEXTS = (DATA_INTEGRITY_CONTEXT, "https://w3id.org/security/data-integrity/v1")
 KEY_FRAGMENT = "#ed25519-key"
 # Activities whose embedded object is the author's own content, signed along with it.
 AUTHORING_ACTIVITIES = frozenset({"Create", "Update"})
@@ -57,7 +59,7 @@ def _with_data_integrity_context(document: Mapping[str, Any]) -> dict[str, Any]:
     # FEP-8b32 examples put the Data Integrity context right after the AS2 one; the proof copies
     # the document's @context, so it must be complete before signing.
     contexts = as_list(document.get("@context"))
-    if DATA_INTEGRITY_CONTEXT in contexts:
+    if any(context in contexts for context in DATA_INTEGRITY_CONTEXTS):
         return dict(document)
     return {**document, "@context": [*contexts[:1], DATA_INTEGRITY_CONTEXT, *contexts[1:]]}
 

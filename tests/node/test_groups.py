@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
+from federation import integrity
+from federation.multikey import encode_public_key
 from federation.vocabulary import PUBLIC
 from node import communities, members, posts, remote_actors
 from node.runtime import Node
@@ -212,3 +215,43 @@ async def test_a_remote_edit_and_deletion_in_a_community_are_reshared(
     async with node.transaction() as tx:
         post = await tx.session.scalar(select(Post).where(Post.uri == ALICE_NOTE))
         assert post is not None and post.deleted_at is not None
+
+
+async def test_a_signed_remote_reply_is_reshared_with_the_context_its_proof_covers(
+    node: Node, ana: Member, fediverse: Fediverse
+) -> None:
+    # Fedify signs with data-integrity/v1 and puts the @context in the proof (FEP-8b32). Found by
+    # tests/interop/test_independent_ap.py: we stripped the reply's @context inside our
+    # Announce{Create}, which broke its proof, and wrapped it in a v2 context, which Fedify's
+    # JSON-LD processor refuses ("tried to redefine a protected term": DataIntegrityProof).
+    maths = await community(node)
+    await remote_follower(node)
+    thread = await local_post(node, ana, "Fractions week", community=maths)
+    key = Ed25519PrivateKey.generate()
+    fediverse.documents[ALICE]["assertionMethod"] = [
+        {
+            "id": ALICE + "#key-2",
+            "type": "Multikey",
+            "controller": ALICE,
+            "publicKeyMultibase": encode_public_key(key.public_key()),
+        }
+    ]
+    reply = fixture("mastodon_create_note.json")
+    reply["@context"] = [
+        "https://www.w3.org/ns/activitystreams",
+        "https://w3id.org/security/data-integrity/v1",
+    ]
+    reply["object"]["inReplyTo"] = thread.uri
+    signed = integrity.sign(
+        reply, key, ALICE + "#key-2", integrity.JCS, "2025-03-01T09:00:00.123456789Z"
+    )
+    assert (await deliver(node, signed)).state == "done"
+
+    announced = [a for a, _ in await queued(node, "Announce") if isinstance(a["object"], dict)]
+    [shared] = [a for a in announced if a["object"]["id"] == signed["id"]]
+    assert shared["object"] == signed  # the author's activity as signed, @context and all
+    assert integrity.verify(shared["object"], key.public_key()).verification_method.endswith(
+        "#key-2"
+    )
+    assert shared["@context"] == signed["@context"]  # no v2 beside v1
+    assert shared["proof"]["verificationMethod"] == GROUP + "#ed25519-key"
