@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import httpx
+from sqlalchemy import select
 
 from node import identity, members, posts
 from node.runtime import Node
@@ -27,15 +28,13 @@ async def _setup(node: Node) -> dict[str, str]:
             default_license="CC-BY-4.0",
             links=[("Blog", "https://blog.example/"), ("Shop", "https://shop.example/")],
         )
-        tx.session.add(
-            LinkCheck(
-                member_id=ana.id,
-                url="https://blog.example/",
-                verified_at=tx.now(),
-                checked_at=tx.now(),
-                next_check_at=tx.now() + identity.RECHECK_VERIFIED,
-            )
+        # Saving the profile queued both links; the blog's check has found its back-link.
+        blog = await tx.session.scalar(
+            select(LinkCheck).where(LinkCheck.url == "https://blog.example/")
         )
+        assert blog is not None
+        blog.verified_at = blog.checked_at = tx.now()
+        blog.next_check_at = tx.now() + identity.RECHECK_VERIFIED
         nd = await posts.create(tx, ana, posts.Draft(text="Do not change", licence="CC-BY-ND-4.0"))
         sa = await posts.create(
             tx, ana, posts.Draft(text="Change freely", title="Fractions", licence="CC-BY-SA-4.0")
