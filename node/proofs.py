@@ -174,14 +174,20 @@ async def _trusted(tx: Tx, document: dict[str, Any], signer_uri: str, depth: int
     if depth > MAX_DEPTH:
         raise ProofRejected("objects are nested too deeply")
     author = author_of(document)
+    if (
+        author is not None
+        and not same_origin(author, signer_uri)
+        and await tx.session.scalar(select(Actor.id).where(Actor.uri == author, Actor.local))
+    ):
+        # Our own object: handlers read it from our database, not from here. A copy may carry
+        # our proof yet fail it: Fedify's Accept re-serialises our Follow with actors inlined.
+        return document
     if "proof" in document:
         if author is None:
             raise ProofRejected(f"{id_of(document)} carries a proof but names no author")
         await verify_proof(tx, document, author)
         signer_uri = author
     elif author is not None and not same_origin(author, signer_uri):
-        if await tx.session.scalar(select(Actor.id).where(Actor.uri == author, Actor.local)):
-            return document  # our own object: handlers read it from our database, not from here
         # Mastodon's ActivityPub::Activity#status_from_object likewise trusts an embedded object
         # only from its author and otherwise fetches it by id from its origin.
         ident = id_of(document)

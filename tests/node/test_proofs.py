@@ -343,3 +343,30 @@ async def test_a_linked_data_signature_added_after_the_proof_is_set_aside(
     forged["summary"] = "added in transit"
     row = await _deliver(ngo, forged)
     assert row.state == "rejected"
+
+
+async def test_a_copy_of_our_own_object_is_taken_by_id_whatever_its_proof(node: Node) -> None:
+    # Fedify answers a Follow with an Accept embedding our Follow re-serialised (actor inlined),
+    # so our proof on it no longer matches: found by tests/interop/test_independent_ap.py, where
+    # every Accept from Fedify was rejected and no follow of a Fedify account ever completed.
+    async with node.transaction() as tx:
+        ana = await members.add(tx, "ana")
+        follow = await proofs.sign(
+            tx,
+            ana.actor,
+            documents.activity(
+                ana.actor, "Follow", "https://peer.example/users/p",
+                "https://school.example/members/ana/activities/f1", to=[],
+            ),
+        )  # fmt: skip
+        echoed = {**follow, "actor": {"id": ana.actor.uri, "type": "Person"}}
+        with pytest.raises(integrity.ProofError):
+            integrity.verify(echoed, _key_of(await discovery.actor_document(tx, ana.actor)))
+        accept = {
+            "id": "https://peer.example/accepts/1",
+            "type": "Accept",
+            "actor": "https://peer.example/users/p",
+            "object": echoed,
+        }
+        trusted = await proofs.verify_inbound(tx, accept, Actor(uri=accept["actor"]))
+    assert trusted["object"]["id"] == follow["id"]
