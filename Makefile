@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONFIG := guildhall.toml
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test install browser lint test-sqlite test-postgres clean
+.PHONY: run test install browser peers lint test-sqlite test-postgres clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required (looked for '$(PYTHON)')"; exit 1; }
@@ -32,11 +32,21 @@ browser:
 	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	    else echo "chromium is missing: run 'sudo apt-get install -y chromium'"; exit 1; fi; }
 
+# The independent ActivityPub and Verifiable Credential implementations the interop tests run
+# (tests/peers: Fedify, Digital Bazaar), installed from npm exactly as package-lock.json says.
+peers: tests/peers/node_modules/.package-lock.json
+
+tests/peers/node_modules/.package-lock.json: tests/peers/package.json tests/peers/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	    echo "Node.js 20+ and npm are missing (needed by tests/peers): run 'apt-get install -y nodejs npm'"; exit 1; }
+	cd tests/peers && npm ci --no-audit --no-fund
+	touch $@
+
 lint: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check node storage federation web tests
 
-test-sqlite: install browser
+test-sqlite: install browser peers
 	$(BIN)/pytest -q
 
 test-postgres: install
