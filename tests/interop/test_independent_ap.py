@@ -150,4 +150,6 @@ def test_a_fedify_server_follows_a_community_receives_its_posts_and_replies(
 
 def reply_announce(peer: Peer, reply: dict[str, str]) -> str:
     """The id of the community's Announce{Create} of the peer's reply."""
-    return next(a["id"] for a in announces_of(peer, reply["note"]) if a["objectType"] == "Create")
+    return str(
+        next(a["id"] for a in announces_of(peer, reply["note"]) if a["objectType"] == "Create")
+    )

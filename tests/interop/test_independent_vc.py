@@ -85,7 +85,7 @@ async def test_digital_bazaar_rejects_a_tampered_credential_and_a_borrowed_key(
         art = await communities.add(tx, "art", title="Art Room")
         art_document = await discovery.actor_document(tx, art.actor)
         art_key = keys.ed25519_private_key(
-            keys.Sealer(tx.settings.secret), art.actor.ed25519_private_sealed or b""
+            keys.Sealer(tx.settings.secret), art.actor.ed25519_private_sealed or ""
         )
     tampered = {**record.credential, "name": "Grand Master"}
     verdict = digital_bazaar("credential", tampered, issuer)
@@ -175,7 +175,8 @@ def test_a_credential_issued_by_digital_bazaar_verifies_with_guildhall(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     issuer = "https://bazaar.example/issuers/academy"
-    status = {"id": "https://bazaar.example/status/1", "revoked": [7]}
+    status_list = "https://bazaar.example/status/1"
+    status = {"id": status_list, "revoked": [7]}
     good = run_script(
         "vc-issue.mjs",
         {"credential": ob3_credential(issuer, 3), "statusList": status,
@@ -190,7 +191,7 @@ def test_a_credential_issued_by_digital_bazaar_verifies_with_guildhall(
         "type": "Organization",
         "assertionMethod": [method],
     }
-    statuses = {status["id"]: good["statusList"]}
+    statuses = {status_list: good["statusList"]}
 
     verified = badges.verify_document(
         good["credential"], issuer_document, statuses, datetime.now(UTC)
@@ -220,7 +221,7 @@ def test_a_credential_issued_by_digital_bazaar_verifies_with_guildhall(
         badges.verify_document(
             revoked["credential"],
             revoked_issuer,
-            {status["id"]: revoked["statusList"]},
+            {status_list: revoked["statusList"]},
             datetime.now(UTC),
         )
     tampered = {**good["credential"], "validFrom": "2020-01-01T00:00:00Z"}
