@@ -10,6 +10,7 @@ from node import communities, follows, members, reactions
 from node.errors import Forbidden
 from web.activitypub import local_actor_json, wants_json
 from web.security import checked_form, require_member
+from web.templating import render
 from web.units import redirect, unit
 
 
@@ -23,7 +24,7 @@ async def commons_page(request: Request) -> Response:
         follow = await follows.find(tx, viewer.actor, community.actor) if viewer else None
         steward = await communities.can_steward(tx, community, viewer) if viewer else False
         may_post = await communities.may_post(tx, community, viewer) if viewer else False
-        return request.app.state.pages.render(
+        return render(
             request,
             "community.html",
             {
@@ -68,7 +69,7 @@ async def settings_page(request: Request) -> Response:
         community = await communities.get(tx, request.path_params["name"])
         if not await communities.can_steward(tx, community, viewer):
             raise Forbidden("only the community's stewards and administrators may change this")
-        return request.app.state.pages.render(
+        return render(
             request,
             "community_settings.html",
             {
