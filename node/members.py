@@ -139,7 +139,8 @@ async def update_profile(
     member.default_license = licence.spdx_id if licence else None
     member.profile_links = cleaned
     member.actor.updated_at = tx.now()
-    # New or changed links are due for their rel="me" check at once (the worker runs it);
+    # New or changed links are due for their rel="me" check at once (the worker runs it), as
+    # Mastodon's UpdateAccountService#check_links queues VerifyAccountLinksWorker on every save;
     # removed ones stop being checked.
     await identity.schedule_links(tx, member)
     return member
