@@ -122,7 +122,7 @@ class CommunitySettings:
 
     title: str
     description: str
-    default_license: str | None  # an SPDX id; None is all rights reserved
+    default_license: str | None  # an SPDX id; None: posts take their author's licence
     minimum_openness: str | None  # None, or a key of OPENNESS
     closed: bool
 
