@@ -49,7 +49,7 @@ lint: install
 test-sqlite: install browser peers
 	$(BIN)/pytest -q
 
-test-postgres: install
+test-postgres: install peers
 	@if $(BIN)/python -m tests.pg_available "$(PG_URL)"; then \
 	    GUILDHALL_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest -q -m database; \
 	else echo "PostgreSQL is not answering at $(PG_URL): SKIPPING the PostgreSQL half of the suite"; fi

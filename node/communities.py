@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 
-from federation.vocabulary import PUBLIC
-from node import actors, delivery, discovery, documents, follows
+from node import actors, discovery, follows, profile_updates
 from node.errors import Conflict, Forbidden, InvalidInput, NotFound
 from node.licences import Licence, optional_licence
 from node.rendering import markdown_to_html
@@ -179,26 +177,8 @@ async def update(
     after = await discovery.actor_document(tx, actor)
     if after != before:
         actor.updated_at = tx.now()
-        await _publish_actor(tx, actor, after)
+        await profile_updates.publish(tx, actor, after)
     return community
-
-
-async def _publish_actor(tx: Tx, actor: Actor, document: dict[str, Any]) -> None:
-    # Mastodon's ActivityPub::Activity::Update takes an actor's Update (Group included) from the
-    # actor itself and re-reads it: name, summary and manuallyApprovesFollowers ("locked").
-    body = {key: value for key, value in document.items() if key != "@context"}
-    update = documents.activity(
-        actor,
-        "Update",
-        body,
-        delivery.new_activity_uri(tx, actor),
-        to=[PUBLIC],
-        cc=[actor.followers_uri or ""],
-    )
-    update["@context"] = document["@context"]
-    followers = await follows.remote_followers(tx, actor)
-    # Kept out of the outbox listing, as Mastodon's outbox lists no profile updates.
-    await delivery.publish(tx, actor, update, recipients=followers, public=False)
 
 
 async def get(tx: Tx, name: str) -> Community:

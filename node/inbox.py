@@ -23,7 +23,17 @@ from federation.signatures import (
     verify_with_refetch,
 )
 from federation.vocabulary import id_of, types_of
-from node import follows, hosts, identity, notes, policy, proofs, reactions, reports
+from node import (
+    follows,
+    hosts,
+    identity,
+    notes,
+    policy,
+    profile_updates,
+    proofs,
+    reactions,
+    reports,
+)
 from node.incoming import Ignored, Incoming
 from node.remote_actors import RemoteError, public_key
 from node.runtime import Node, Tx
@@ -57,6 +67,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("Flag", "*"): reports.on_flag,
     ("Create", "*"): notes.on_create,
     ("Update", "Note"): notes.on_update,
+    **{("Update", kind): profile_updates.on_update_actor for kind in profile_updates.ACTOR_TYPES},
     ("Update", "Page"): notes.on_update,
     ("Update", "Article"): notes.on_update,
     ("Update", "Question"): notes.on_update,

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from node import actors, identity
+from node import actors, identity, profile_updates
 from node.errors import Forbidden, InvalidInput, NotFound
 from node.licences import optional_licence
 from node.passwords import hash_password
@@ -143,4 +143,5 @@ async def update_profile(
     # Mastodon's UpdateAccountService#check_links queues VerifyAccountLinksWorker on every save;
     # removed ones stop being checked.
     await identity.schedule_links(tx, member)
+    await profile_updates.publish(tx, member.actor)
     return member
