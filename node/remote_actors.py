@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from federation.client import FetchError, Permit
 from federation.domains import DomainError, authority_of, same_origin
@@ -169,7 +170,16 @@ async def store(tx: Tx, document: dict[str, Any]) -> Actor:
             created_at=now,
             updated_at=now,
         )
-        tx.session.add(actor)
+        _apply(actor, document, tx)
+        try:
+            async with tx.session.begin_nested():
+                tx.session.add(actor)
+        except IntegrityError:
+            # Two deliveries from an actor we did not know arrived at once; the other one
+            # stored it first, so refresh that row instead.
+            actor = await tx.session.scalar(select(Actor).where(Actor.uri == uri))
+            if actor is None:
+                raise
     actor.kind = kind
     _apply(actor, document, tx)
     await tx.session.flush()
