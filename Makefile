@@ -47,11 +47,11 @@ lint: install
 	$(BIN)/ruff check node storage federation web tests
 
 test-sqlite: install browser peers
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=10
 
 test-postgres: install peers
 	@if $(BIN)/python -m tests.pg_available "$(PG_URL)"; then \
-	    GUILDHALL_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest -q -m database; \
+	    GUILDHALL_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest -q -m database --durations=10; \
 	else echo "PostgreSQL is not answering at $(PG_URL): SKIPPING the PostgreSQL half of the suite"; fi
 
 test: lint test-sqlite test-postgres
