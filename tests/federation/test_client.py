@@ -147,3 +147,76 @@ async def test_private_addresses_and_plain_http_are_refused_in_production() -> N
         with pytest.raises(FetchError):
             await check_destination(url, allow_private=False)
     await check_destination("http://127.0.0.1:8000/status", allow_private=True)
+
+
+# --- get_media: a bounded binary GET for remote attachments -------------------------------------
+
+MEDIA_URL = "https://files.example/media/fractions.png"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+IMAGES = ("image/png", "image/jpeg")
+
+
+def serving(
+    body: bytes, content_type: str, seen: list[httpx.Request] | None = None
+) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request)
+        return httpx.Response(200, content=body, headers={"content-type": content_type})
+
+    return answer
+
+
+async def test_media_is_read_whole_with_its_bare_type_and_unsigned() -> None:
+    seen: list[httpx.Request] = []
+    url, media_type, body = await client(serving(PNG_BYTES, "Image/PNG; q=1", seen)).get_media(
+        MEDIA_URL, max_bytes=1000, media_types=IMAGES
+    )
+    assert (url, media_type, body) == (MEDIA_URL, "image/png", PNG_BYTES)
+    [request] = seen
+    assert "signature" not in request.headers and "image/png" in request.headers["accept"]
+
+
+async def test_media_of_another_type_or_over_the_cap_is_refused() -> None:
+    with pytest.raises(FetchError, match="not an accepted file type"):
+        await client(serving(b"<html>", "text/html")).get_media(
+            MEDIA_URL, max_bytes=1000, media_types=IMAGES
+        )
+    with pytest.raises(FetchError, match="too large"):
+        # The cap is the caller's (the node's upload limit), not the client's document limit.
+        await client(serving(PNG_BYTES, "image/png")).get_media(
+            MEDIA_URL, max_bytes=len(PNG_BYTES) - 1, media_types=IMAGES
+        )
+
+
+async def test_media_redirects_are_rechecked_on_every_hop() -> None:
+    inside = "https://169.254.169.254/latest/meta-data"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == MEDIA_URL:
+            return httpx.Response(302, headers={"location": inside})
+        return serving(PNG_BYTES, "image/png")(request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    production = SafeClient(http, allow_private=False)
+
+    async def public_dns(url: str, *, allow_private: bool) -> None:
+        # The first hop's host is a public name; the redirect target is checked for real.
+        if url != MEDIA_URL:
+            await check_destination(url, allow_private=allow_private)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("federation.client.check_destination", public_dns)
+        with pytest.raises(FetchError, match="private or reserved"):
+            await production.get_media(MEDIA_URL, max_bytes=1000, media_types=IMAGES)
+    visited: list[str] = []
+
+    def refuse_second(url: str) -> str | None:
+        visited.append(url)
+        return "media from this domain is rejected" if url != MEDIA_URL else None
+
+    with pytest.raises(FetchError, match="rejected"):
+        await client(handler).get_media(
+            MEDIA_URL, max_bytes=1000, media_types=IMAGES, permit=refuse_second
+        )
+    assert visited == [MEDIA_URL, inside]
