@@ -72,6 +72,7 @@ class Policy:
     explicit: bool  # False: the mode was computed (no administrator has chosen one yet)
     rules: tuple[Rule, ...]
     local_domain: str
+    cache_remote_media: bool = False  # the worker copies remote attachments (node.remote_media)
 
     def rule_for(self, authority: str) -> Rule | None:
         """The most specific rule covering a domain, if any."""
@@ -114,10 +115,12 @@ async def default_mode(tx: Tx) -> str:
 async def current(tx: Tx) -> Policy:
     """The policy in force now (read fresh, so a changed rule applies to the next decision)."""
     stored = await tx.session.get(FederationSetting, 1)
-    mode = stored.mode if stored is not None else await default_mode(tx)
+    chosen = stored.mode if stored is not None else None
+    mode = chosen or await default_mode(tx)
     rows = await tx.session.scalars(select(DomainRule))
     rules = tuple(Rule(r.domain, r.severity, r.reject_media, r.reject_reports) for r in rows)
-    return Policy(mode, stored is not None, rules, tx.settings.domain)
+    cache = bool(stored and stored.cache_remote_media)
+    return Policy(mode, chosen is not None, rules, tx.settings.domain, cache)
 
 
 async def is_permitted(tx: Tx, authority: str) -> Decision:
@@ -169,16 +172,31 @@ async def set_mode(tx: Tx, who: str, mode: str) -> None:
     """Choose the node's federation mode (`open` or `allowlist`) and log the change."""
     if mode not in MODES:
         raise InvalidInput(f"unknown federation mode {mode!r}: choose open or allowlist")
-    stored = await tx.session.get(FederationSetting, 1)
-    before = stored.mode if stored is not None else f"{await default_mode(tx)} (default)"
-    if stored is None:
-        tx.session.add(FederationSetting(id=1, mode=mode, updated_at=tx.now()))
-    else:
-        stored.mode = mode
-        stored.updated_at = tx.now()
+    stored = await _settings_row(tx)
+    before = stored.mode or f"{await default_mode(tx)} (default)"
+    stored.mode = mode
     await tx.session.flush()
     await _audit(tx, who, "mode", f"{before} -> {mode}")
     await refuse_queued(tx)
+
+
+async def set_media_cache(tx: Tx, who: str, enabled: bool) -> None:
+    """Turn the remote media cache on or off (it starts off) and log the change."""
+    stored = await _settings_row(tx)
+    before = "on" if stored.cache_remote_media else "off"
+    stored.cache_remote_media = enabled
+    await tx.session.flush()
+    await _audit(tx, who, "media-cache", f"{before} -> {'on' if enabled else 'off'}")
+
+
+async def _settings_row(tx: Tx) -> FederationSetting:
+    """The settings row, created with every default (no mode chosen) when there is none."""
+    stored = await tx.session.get(FederationSetting, 1, with_for_update=True)
+    if stored is None:
+        stored = FederationSetting(id=1, mode=None, cache_remote_media=False, updated_at=tx.now())
+        tx.session.add(stored)
+    stored.updated_at = tx.now()
+    return stored
 
 
 async def set_rule(

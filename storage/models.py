@@ -17,6 +17,7 @@ from storage.federation import (
 )
 from storage.identity import LinkCheck
 from storage.policy import AuditEntry, DomainRule, FederationSetting, HostState
+from storage.remote_media import MediaFetch
 
 __all__ = [
     "Achievement",
@@ -42,6 +43,7 @@ __all__ = [
     "Community",
     "LinkCheck",
     "LoginAttempt",
+    "MediaFetch",
     "Member",
     "Membership",
     "Post",

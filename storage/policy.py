@@ -26,12 +26,13 @@ class DomainRule(Base):
 
 
 class FederationSetting(Base):
-    """The node-wide federation mode, one row; absent means "computed from the communities"."""
+    """The node-wide federation settings, one row; absent means every default."""
 
     __tablename__ = "federation_settings"
 
     id: Mapped[int] = mapped_column(primary_key=True)  # always 1
-    mode: Mapped[str] = mapped_column(String(16))  # open | allowlist
+    mode: Mapped[str | None] = mapped_column(String(16))  # open | allowlist; None = computed
+    cache_remote_media: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime]
 
 
