@@ -4,9 +4,10 @@ The database is the queue. Publishing writes one OutboxActivity and one Delivery
 (deduplicated by shared inbox) in the caller's transaction, so an activity is queued if and only
 if the change that caused it is committed. Workers claim due rows with a short lease (and
 `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of workers can run); the lease time is also
-the claim's token, so a row re-claimed after its lease ran out is sent by one worker only. A worker
-that dies mid-send leaves the lease to expire and another sends the activity again, which
-receivers ignore by activity id.
+the claim's token, so a row re-claimed after its lease ran out is sent by one worker only. The
+results of a pass are written together, in one transaction at its end. A worker that dies mid-pass
+leaves its leases to expire and another sends those activities again, which receivers ignore by
+activity id.
 
 Around each send: the federation policy is checked again (a rule added after fan-out stops rows
 already queued), a host whose circuit breaker is open is left alone, each host gets at most
@@ -39,8 +40,6 @@ from node.remote_actors import signer
 from node.runtime import Node, Tx
 from storage.models import Actor, Delivery, HostState, OutboxActivity
 
-CLAIM_LEASE = timedelta(seconds=30)  # also the longest a crashed worker delays its rows
-SEND_LEASE = timedelta(seconds=60)  # renewed as a send starts; longer than the client timeout
 BATCH = 50
 SENDERS = 16  # requests in flight per worker
 HOST_CONCURRENCY = 2  # requests in flight per host per worker
@@ -122,6 +121,20 @@ def _object_uri(document: dict[str, Any]) -> str | None:
     return obj if isinstance(obj, str) else None
 
 
+def claim_lease(node: Node) -> timedelta:
+    """How long a claimed row stays hidden from other workers ([limits] delivery_lease_seconds)."""
+    # Also the longest a crashed worker delays the rows it had claimed.
+    return timedelta(seconds=node.settings.limits.delivery_lease_seconds)
+
+
+def send_lease(node: Node) -> timedelta:
+    """The lease renewed as a send starts: twice the claim lease, so longer than a send's timeout.
+
+    It must also cover the rest of the pass, since a pass writes its results at its end.
+    """
+    return 2 * claim_lease(node)
+
+
 async def _claim(node: Node, limit: int) -> list[tuple[int, str, datetime]]:
     async with node.transaction() as tx:
         now = tx.now()
@@ -157,7 +170,7 @@ async def _claim(node: Node, limit: int) -> list[tuple[int, str, datetime]]:
             if per_host[host] < HOST_BATCH and len(chosen) < limit:
                 per_host[host] += 1
                 chosen.append((delivery_id, host))
-        lease = now + CLAIM_LEASE
+        lease = now + claim_lease(node)
         if chosen:
             await tx.session.execute(
                 update(Delivery)
@@ -168,15 +181,30 @@ async def _claim(node: Node, limit: int) -> list[tuple[int, str, datetime]]:
         return [(delivery_id, host, lease) for delivery_id, host in chosen]
 
 
+@dataclass(frozen=True)
+class _Result:
+    """How one send ended, kept in memory until the pass writes every result at once."""
+
+    delivery_id: int
+    host: str
+    outcome: str  # delivered, retry or failed
+    status: int | None
+    error: str | None  # the retry policy's reason, for rows that did not get through
+    next_attempt_at: datetime | None  # for `retry`
+    host_trouble: bool  # a network error, 5xx, 401, 408 or 429: counts against the host
+    paused_until: datetime | None  # the host's own Retry-After (429/503)
+
+
 @dataclass
 class _Pass:
-    """What one pass reads once and shares between its sends."""
+    """What one pass reads once and shares between its sends, and the results it collects."""
 
     rules: federation_policy.Policy
     rng: random.Random
     bodies: dict[int, tuple[bytes, int]] = field(default_factory=dict)  # activity -> body, actor
     signers: dict[int, HttpSignatureAuth] = field(default_factory=dict)  # actor -> auth
     answered: set[str] = field(default_factory=set)  # hosts that answered (healthy)
+    results: list[_Result] = field(default_factory=list)
 
 
 async def _prepare(tx: Tx, work: _Pass, activity_id: int) -> tuple[bytes, HttpSignatureAuth]:
@@ -193,7 +221,10 @@ async def _prepare(tx: Tx, work: _Pass, activity_id: int) -> tuple[bytes, HttpSi
 
 
 async def _send(node: Node, delivery_id: int, lease: datetime, work: _Pass) -> str:
-    """Send one claimed delivery; returns the outcome (delivered, retry, failed, refused, lost)."""
+    """Send one claimed delivery; the outcome (delivered, retry, failed, refused, lost).
+
+    The result is written by `_write_results` at the end of the pass, not here.
+    """
     async with node.transaction() as tx:
         now = tx.now()
         # Renew the lease only if it is still ours: a row whose lease ran out may have been
@@ -206,14 +237,16 @@ async def _send(node: Node, delivery_id: int, lease: datetime, work: _Pass) -> s
                     Delivery.state == "queued",
                     Delivery.next_attempt_at == lease,
                 )
-                .values(next_attempt_at=now + SEND_LEASE)
-                .returning(Delivery.host, Delivery.inbox_uri, Delivery.activity_id)
+                .values(next_attempt_at=now + send_lease(node))
+                .returning(
+                    Delivery.host, Delivery.inbox_uri, Delivery.activity_id, Delivery.attempts
+                )
                 .execution_options(synchronize_session=False)
             )
         ).first()
         if mine is None:
             return "lost"
-        host, inbox, activity_id = mine
+        host, inbox, activity_id, attempts = mine
         decision = work.rules.decide(host)
         if not decision.permitted:
             await tx.session.execute(
@@ -232,12 +265,49 @@ async def _send(node: Node, delivery_id: int, lease: datetime, work: _Pass) -> s
         status = answer.status
     except FetchError as exc:
         status, error, retry_after = exc.status, exc.reason, exc.retry_after
+    if error is None:
+        work.answered.add(host)
+        work.results.append(
+            _Result(delivery_id, host, "delivered", status, None, None, False, None)
+        )
+        return "delivered"
+    verdict = decide(attempts + 1, status, error, retry_after, node.clock(), work.rng)
+    trouble = status is None or status >= 500 or status in _HOST_TROUBLE
+    if not trouble:
+        work.answered.add(host)  # it answered with a final 4xx: the host is up
+    outcome = "retry" if verdict.deliver_again and verdict.at is not None else "failed"
+    work.results.append(
+        _Result(
+            delivery_id,
+            host,
+            outcome,
+            status,
+            verdict.reason[:1000],
+            verdict.at if outcome == "retry" else None,
+            trouble,
+            verdict.at if trouble and status in (429, 503) and retry_after else None,
+        )
+    )
+    return outcome
+
+
+async def _write_results(node: Node, work: _Pass) -> list[_Result]:
+    """Write every result of a pass in one transaction; the results whose row was taken over."""
+    # One commit per pass instead of one per delivery: at fan-out the commits, not the
+    # signatures or the HTTP requests, were what bounded deliveries per second. A crash before
+    # this commit loses no activity: the rows are still queued and are sent again when their
+    # lease ends (receivers ignore the copy by activity id).
+    written: set[int] = set()
     async with node.transaction() as tx:
         now = tx.now()
-        if error is None:
-            done = await tx.session.execute(
+        delivered: dict[int | None, list[int]] = defaultdict(list)
+        for result in work.results:
+            if result.outcome == "delivered":
+                delivered[result.status].append(result.delivery_id)
+        for status, ids in delivered.items():
+            rows = await tx.session.execute(
                 update(Delivery)
-                .where(Delivery.id == delivery_id, Delivery.state == "queued")
+                .where(Delivery.id.in_(ids), Delivery.state == "queued")
                 .values(
                     state="delivered",
                     attempts=Delivery.attempts + 1,
@@ -245,28 +315,39 @@ async def _send(node: Node, delivery_id: int, lease: datetime, work: _Pass) -> s
                     last_error=None,
                     finished_at=now,
                 )
+                .returning(Delivery.id)
                 .execution_options(synchronize_session=False)
             )
-            work.answered.add(host)
-            return "delivered" if done.rowcount else "lost"  # type: ignore[attr-defined]
-        delivery = await tx.session.get(Delivery, delivery_id, with_for_update=True)
-        if delivery is None or delivery.state != "queued":
-            return "lost"
-        delivery.attempts += 1
-        delivery.last_status = status
-        verdict = decide(delivery.attempts, status, error, retry_after, now, work.rng)
-        delivery.last_error = verdict.reason[:1000]
-        if status is None or status >= 500 or status in _HOST_TROUBLE:
-            paused_until = verdict.at if status in (429, 503) and retry_after else None
-            await hosts.record_failure(tx, host, verdict.reason, paused_until)
-        else:
-            work.answered.add(host)  # it answered with a final 4xx: the host is up
-        if verdict.deliver_again and verdict.at is not None:
-            delivery.next_attempt_at = verdict.at
-            return "retry"
-        delivery.state = "failed"
-        delivery.finished_at = now
-        return "failed"
+            written.update(rows.scalars())
+        for result in work.results:
+            if result.outcome == "delivered":
+                continue
+            ending = (
+                {"next_attempt_at": result.next_attempt_at}
+                if result.outcome == "retry"
+                else {"state": "failed", "finished_at": now}
+            )
+            row = await tx.session.execute(
+                update(Delivery)
+                .where(Delivery.id == result.delivery_id, Delivery.state == "queued")
+                .values(
+                    attempts=Delivery.attempts + 1,
+                    last_status=result.status,
+                    last_error=result.error,
+                    **ending,
+                )
+                .returning(Delivery.id)
+                .execution_options(synchronize_session=False)
+            )
+            if row.first() is None:
+                continue
+            written.add(result.delivery_id)
+            if result.host_trouble:
+                await hosts.record_failure(tx, result.host, result.error or "", result.paused_until)
+        # One write per healthy host per pass, not one per delivery.
+        for host in sorted(work.answered):
+            await hosts.record_success(tx, host)
+    return [result for result in work.results if result.delivery_id not in written]
 
 
 async def deliver_due(
@@ -310,12 +391,11 @@ async def deliver_due_outcomes(
             await asyncio.gather(*(one(*row) for row in rows[start : start + HOST_CONCURRENCY]))
 
     await asyncio.gather(*(drain(rows) for rows in by_host.values()))
-    if work.answered:
-        # One write per healthy host per pass, not one per delivery.
-        async with node.transaction() as tx:
-            for host in sorted(work.answered):
-                await hosts.record_success(tx, host)
-    return outcomes
+    if work.results or work.answered:
+        for taken_over in await _write_results(node, work):
+            outcomes[taken_over.outcome] -= 1
+            outcomes["lost"] += 1
+    return +outcomes
 
 
 async def queue_summary(tx: Tx) -> dict[str, int]:

@@ -29,6 +29,9 @@ class Limits:
     max_inbox_bytes: int = 1024 * 1024
     sign_in_attempts: int = 5  # failures per account or address ...
     sign_in_window_seconds: int = 15 * 60  # ... within this window
+    # How long a worker holds the deliveries it claimed (twice that for the one it is sending):
+    # also how long a crashed worker delays them. See docs/scaling.md.
+    delivery_lease_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Settings:
         if len(self.secret) < 32:
             raise ConfigurationError("the node secret must be at least 32 characters")
         check_base_url(self.base_url, dev=self.dev)
+        check_lease(self.limits.delivery_lease_seconds, dev=self.dev)
 
     @property
     def domain(self) -> str:
@@ -85,6 +89,22 @@ def check_base_url(url: str, *, dev: bool) -> None:
         return
     if not address.is_global:
         raise ConfigurationError("a private or loopback base URL needs --dev")
+
+
+# A send may take the HTTP client's 10 s per phase (connect, write, read): the send lease (twice
+# this) must outlast it, or a second worker could send a row the first is still sending.
+MIN_PRODUCTION_LEASE = 20
+
+
+def check_lease(seconds: int, *, dev: bool) -> None:
+    """Refuse a delivery lease too short for a send, unless in development mode (tests)."""
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 1:
+        raise ConfigurationError("[limits] delivery_lease_seconds must be a whole number >= 1")
+    if not dev and seconds < MIN_PRODUCTION_LEASE:
+        raise ConfigurationError(
+            f"[limits] delivery_lease_seconds must be at least {MIN_PRODUCTION_LEASE} "
+            "(a send may take 10 s per phase); shorter leases need --dev"
+        )
 
 
 ENVIRONMENT = {

@@ -123,10 +123,15 @@ async def _states(settings: Settings) -> Counter[str]:
         await node.close()
 
 
-def _node(make_database: Callable[[], str], tmp_path: Path) -> tuple[Settings, Path]:
+def _node(
+    make_database: Callable[[], str], tmp_path: Path, lease_seconds: int | None = None
+) -> tuple[Settings, Path]:
     settings = loopback_settings(make_database(), tmp_path, free_port())
     config = tmp_path / "guildhall.toml"
     node_settings.write(settings, config)
+    if lease_seconds is not None:
+        with config.open("a", encoding="utf-8") as handle:
+            handle.write(f"\n[limits]\ndelivery_lease_seconds = {lease_seconds}\n")
     return settings, config
 
 
@@ -180,7 +185,9 @@ def test_two_workers_send_every_delivery_exactly_once(
 def test_a_worker_killed_mid_fan_out_loses_nothing(
     make_database: Callable[[], str], tmp_path: Path
 ) -> None:
-    settings, config = _node(make_database, tmp_path)
+    # A 2 s lease (4 s for rows being sent, development mode only): the dead worker's rows
+    # come back within seconds instead of the production default's 30-60 s.
+    settings, config = _node(make_database, tmp_path, lease_seconds=2)
     receipts = Receipts(delay=0.25)  # slow inboxes, so the kill lands mid fan-out
     with sinks(3, receipts) as ports:
         queued = asyncio.run(_fan_out(settings, ports, per_port=20))

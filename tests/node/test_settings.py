@@ -212,3 +212,32 @@ def test_write_makes_an_existing_file_private(tmp_path: Path) -> None:
     path.chmod(0o644)
     write(new_settings("https://school.example", SQLITE, dev=False), path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_delivery_lease_is_read_from_limits_and_kept_long_in_production(
+    tmp_path: Path,
+) -> None:
+    base = f'database_url = "{SQLITE}"\nsecret = "{SECRET}"\n'
+    assert Limits().delivery_lease_seconds == 30
+    config = _toml(
+        tmp_path / "dev.toml",
+        'base_url = "http://127.0.0.1:8000"\ndev = true\n'
+        + base
+        + "[limits]\ndelivery_lease_seconds = 2\n",
+    )
+    assert load(config, environ={}).limits.delivery_lease_seconds == 2
+    # A lease shorter than a send could take lets a second worker send a row again.
+    config = _toml(
+        tmp_path / "prod.toml",
+        'base_url = "https://school.example"\n' + base + "[limits]\ndelivery_lease_seconds = 2\n",
+    )
+    with pytest.raises(ConfigurationError, match="delivery_lease_seconds"):
+        load(config, environ={})
+    with pytest.raises(ConfigurationError, match="delivery_lease_seconds"):
+        Settings(
+            base_url="http://127.0.0.1:8000",
+            database_url=SQLITE,
+            secret=SECRET,
+            dev=True,
+            limits=Limits(delivery_lease_seconds=0),
+        )
