@@ -113,12 +113,6 @@ async def store(
     media_type, width, height = sniff(name, data)
     chosen = optional_licence(licence)
     key = secrets.token_hex(10)
-    relative = Path(key[:2]) / key
-    path = tx.settings.media_dir / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
     attachment = Attachment(
         key=key,
         author_id=author.id,
@@ -126,7 +120,7 @@ async def store(
         media_type=media_type,
         size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
-        storage_path=str(relative),
+        storage_path=write_file(tx.settings.media_dir, key, data),
         alt_text=alt_text.strip(),
         license=chosen.spdx_id if chosen else None,
         width=width,
@@ -136,6 +130,24 @@ async def store(
     tx.session.add(attachment)
     await tx.session.flush()
     return attachment
+
+
+def write_file(media_dir: Path, key: str, data: bytes) -> str:
+    """Keep bytes under the media directory, atomically; their path relative to it."""
+    relative = Path(key[:2]) / key
+    path = media_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+    return str(relative)
+
+
+def discard_file(media_dir: Path, attachment: Attachment) -> None:
+    """Remove an attachment's local bytes, if it has any (its row is the caller's)."""
+    path = file_path(media_dir, attachment)
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def file_path(media_dir: Path, attachment: Attachment) -> Path | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from node import delivery, identity, inbox
+from node import delivery, identity, inbox, remote_media
 from node.runtime import Node
 
 IDLE_PAUSE = 1.0
@@ -18,7 +18,9 @@ async def run_once(node: Node) -> int:
     sent = await delivery.deliver_due(node)
     # Profile links due for their periodic rel="me" re-check; one indexed query when none are.
     checked = await identity.check_due(node)
-    return handled + sent + checked
+    # Remote attachments queued while the media cache is on; one indexed query when none are.
+    cached = await remote_media.cache_due(node)
+    return handled + sent + checked + cached
 
 
 async def run_until_stopped(node: Node, stop: asyncio.Event) -> None:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node import delivery, hosts, members, policy
+from node import delivery, hosts, members, policy, remote_media
 from node.errors import Forbidden, GuildhallError, InvalidInput, NotSignedIn
 from node.runtime import Tx
 from web.security import checked_form, require_member
@@ -43,6 +43,7 @@ async def page(request: Request) -> Response:
                 "now": tx.now(),
                 "is_open": hosts.is_open,
                 "audit": await policy.audit_log(tx),
+                "media_cache": await remote_media.summary(tx),
             },
         )
 
@@ -68,6 +69,17 @@ async def set_mode(request: Request) -> Response:
         return f"Federation mode is now {mode}."
 
     return await _change(request, work, "mode")
+
+
+async def set_media_cache(request: Request) -> Response:
+    async def work(tx: Tx, who: str, form: Any) -> str:
+        choice = str(form.get("cache", ""))
+        if choice not in ("on", "off"):
+            raise InvalidInput("choose on or off for the remote media cache")
+        await policy.set_media_cache(tx, who, choice == "on")
+        return "Remote media is now " + ("cached here." if choice == "on" else "linked.")
+
+    return await _change(request, work, "media")
 
 
 async def add_rule(request: Request) -> Response:
@@ -130,6 +142,7 @@ async def export_rules(request: Request) -> Response:
 routes = [
     Route(PAGE, page, methods=["GET"]),
     Route(PAGE + "/mode", set_mode, methods=["POST"]),
+    Route(PAGE + "/media-cache", set_media_cache, methods=["POST"]),
     Route(PAGE + "/rules", add_rule, methods=["POST"]),
     Route(PAGE + "/rules/remove", remove_rule, methods=["POST"]),
     Route(PAGE + "/import", import_rules, methods=["POST"]),

@@ -47,11 +47,20 @@ async def cmd_federation_rule(args: argparse.Namespace) -> int:
     return await with_node(args, work)
 
 
+async def cmd_federation_media_cache(args: argparse.Namespace) -> int:
+    async def work(tx: Tx) -> None:
+        await policy.set_media_cache(tx, _who(), args.state == "on")
+        print("Remote media: " + ("cached here." if args.state == "on" else "linked."))
+
+    return await with_node(args, work)
+
+
 async def cmd_federation_list(args: argparse.Namespace) -> int:
     async def work(tx: Tx) -> None:
         current = await policy.current(tx)
         chosen = "" if current.explicit else " (default: no mode chosen yet)"
         print(f"Federation mode: {current.mode}{chosen}")
+        print("Remote media: " + ("cached" if current.cache_remote_media else "linked"))
         for rule in await policy.rules(tx):
             flags = [
                 f
@@ -133,6 +142,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             rule.add_argument("--reject-reports", action="store_true")
             rule.add_argument("--comment", help="public comment")
         rule.set_defaults(run=cmd_federation_rule, severity=severity)
+    media_cache = federation.add_parser(
+        "media-cache", help="copy remote posts' media here (on) or link it where it lives (off)"
+    )
+    media_cache.add_argument("state", choices=("on", "off"))
+    media_cache.set_defaults(run=cmd_federation_media_cache)
     federation.add_parser("list", help="show the mode and every rule").set_defaults(
         run=cmd_federation_list
     )

@@ -312,3 +312,15 @@ def test_communities_members_and_posts(ready: Shell) -> None:
             await node.close()
 
     asyncio.run(read())
+
+
+def test_the_remote_media_cache_is_switched_from_the_shell(ready: Shell) -> None:
+    assert ready.run("federation", "media-cache", "on")[:2] == (0, "Remote media: cached here.\n")
+    code, out, _ = ready.run("federation", "list")
+    # Choosing the cache does not choose a federation mode: the mode stays the computed default.
+    assert code == 0 and "Remote media: cached" in out and "no mode chosen yet" in out
+    assert ready.run("federation", "media-cache", "off")[:2] == (0, "Remote media: linked.\n")
+    assert "Remote media: linked" in ready.run("federation", "list")[1]
+    with pytest.raises(SystemExit) as exited:
+        ready.run("federation", "media-cache", "sometimes")
+    assert exited.value.code == 2

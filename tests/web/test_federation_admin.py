@@ -85,6 +85,38 @@ async def test_only_admins_see_or_change_federation(node: Node, client: httpx.As
         assert not (await policy.current(tx)).explicit
 
 
+async def test_admins_turn_the_remote_media_cache_on_and_off(
+    node: Node, client: httpx.AsyncClient
+) -> None:
+    token = await _admin(node, client)
+    page = await client.get("/admin/federation")
+    assert "Remote media is <strong>linked</strong>" in page.text
+    assert "Cache remote media</button>" in page.text
+    on = await client.post(
+        "/admin/federation/media-cache", data={"csrf_token": token, "cache": "on"}
+    )
+    assert on.status_code == 303 and on.headers["location"].endswith("#media")
+    page = await client.get(on.headers["location"])
+    assert "Remote media is now cached here." in page.text
+    assert "Remote media is <strong>cached</strong>" in page.text
+    assert "off -&gt; on" in page.text  # the audit log
+    async with node.transaction() as tx:
+        current = await policy.current(tx)
+        assert current.cache_remote_media and not current.explicit  # no mode chosen by this
+    bad = await client.post("/admin/federation/media-cache", data={"csrf_token": token})
+    assert "Not changed: choose on or off" in (await client.get(bad.headers["location"])).text
+    await client.post("/admin/federation/media-cache", data={"csrf_token": token, "cache": "off"})
+    async with node.transaction() as tx:
+        assert not (await policy.current(tx)).cache_remote_media
+    await client.post("/sign-out", data={"csrf_token": await csrf_of(client, "/")})
+    await sign_in(client, "ben", PASSWORD)
+    token = await csrf_of(client, "/")
+    refused = await client.post(
+        "/admin/federation/media-cache", data={"csrf_token": token, "cache": "on"}
+    )
+    assert refused.status_code == 403
+
+
 async def test_health_and_metrics(node: Node, client: httpx.AsyncClient) -> None:
     health = await client.get("/health")
     assert health.status_code == 200
