@@ -2,17 +2,13 @@
 
 The database is the queue. Publishing writes one OutboxActivity and one Delivery per target inbox
 (deduplicated by shared inbox) in the caller's transaction, so an activity is queued if and only
-if the change that caused it is committed. Workers claim due rows with a short lease (and
+if the change that caused it is committed. Workers claim due rows with a lease (and
 `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of workers can run); the lease time is also
-the claim's token, so a row re-claimed after its lease ran out is sent by one worker only. The
-results of a pass are written together, in one transaction at its end. A worker that dies mid-pass
-leaves its leases to expire and another sends those activities again, which receivers ignore by
-activity id.
-
-Around each send: the federation policy is checked again (a rule added after fan-out stops rows
-already queued), a host whose circuit breaker is open is left alone, each host gets at most
-HOST_CONCURRENCY requests at once and HOST_INTERVAL between them, and for one object and one
-host a later activity (Update, Delete) waits while an earlier one (Create) is still queued.
+the claim's token, so a row re-claimed after its lease ran out is sent by one worker only. A send
+starts only while at least half the lease is left (the lease is renewed otherwise), and the
+results of a pass are written together in one transaction at its end: a fan-out costs a few
+commits per pass, not two per delivery. A worker that dies mid-pass leaves its leases to expire
+and another sends those activities again, which receivers ignore by activity id.
 """
 
 from __future__ import annotations
@@ -121,18 +117,10 @@ def _object_uri(document: dict[str, Any]) -> str | None:
     return obj if isinstance(obj, str) else None
 
 
-def claim_lease(node: Node) -> timedelta:
-    """How long a claimed row stays hidden from other workers ([limits] delivery_lease_seconds)."""
+def lease(node: Node) -> timedelta:
+    """How long a claimed row is a worker's alone ([limits] delivery_lease_seconds)."""
     # Also the longest a crashed worker delays the rows it had claimed.
     return timedelta(seconds=node.settings.limits.delivery_lease_seconds)
-
-
-def send_lease(node: Node) -> timedelta:
-    """The lease renewed as a send starts: twice the claim lease, so longer than a send's timeout.
-
-    It must also cover the rest of the pass, since a pass writes its results at its end.
-    """
-    return 2 * claim_lease(node)
 
 
 async def _claim(node: Node, limit: int) -> list[tuple[int, str, datetime]]:
@@ -170,15 +158,15 @@ async def _claim(node: Node, limit: int) -> list[tuple[int, str, datetime]]:
             if per_host[host] < HOST_BATCH and len(chosen) < limit:
                 per_host[host] += 1
                 chosen.append((delivery_id, host))
-        lease = now + claim_lease(node)
+        until = now + lease(node)
         if chosen:
             await tx.session.execute(
                 update(Delivery)
                 .where(Delivery.id.in_([delivery_id for delivery_id, _ in chosen]))
-                .values(next_attempt_at=lease)
+                .values(next_attempt_at=until)
                 .execution_options(synchronize_session=False)
             )
-        return [(delivery_id, host, lease) for delivery_id, host in chosen]
+        return [(delivery_id, host, until) for delivery_id, host in chosen]
 
 
 @dataclass(frozen=True)
@@ -220,30 +208,35 @@ async def _prepare(tx: Tx, work: _Pass, activity_id: int) -> tuple[bytes, HttpSi
     return body, work.signers[actor_id]
 
 
-async def _send(node: Node, delivery_id: int, lease: datetime, work: _Pass) -> str:
+async def _send(node: Node, delivery_id: int, until: datetime, work: _Pass) -> str:
     """Send one claimed delivery; the outcome (delivered, retry, failed, refused, lost).
 
     The result is written by `_write_results` at the end of the pass, not here.
     """
     async with node.transaction() as tx:
         now = tx.now()
-        # Renew the lease only if it is still ours: a row whose lease ran out may have been
-        # claimed by another worker meanwhile, and then that worker sends it, not us.
-        mine = (
-            await tx.session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.id == delivery_id,
-                    Delivery.state == "queued",
-                    Delivery.next_attempt_at == lease,
+        columns = (Delivery.host, Delivery.inbox_uri, Delivery.activity_id, Delivery.attempts)
+        ours = (
+            Delivery.id == delivery_id,
+            Delivery.state == "queued",
+            Delivery.next_attempt_at == until,
+        )
+        if until - now >= lease(node) / 2:
+            # Still ours for longer than a send can take (settings.MIN_PRODUCTION_LEASE): a read
+            # suffices, and a commit that writes nothing costs next to nothing.
+            mine = (await tx.session.execute(select(*columns).where(*ours))).first()
+        else:
+            # A slow pass: renew the lease, but only if it is still ours. A row whose lease ran
+            # out may have been claimed by another worker meanwhile; that worker sends it.
+            mine = (
+                await tx.session.execute(
+                    update(Delivery)
+                    .where(*ours)
+                    .values(next_attempt_at=now + lease(node))
+                    .returning(*columns)
+                    .execution_options(synchronize_session=False)
                 )
-                .values(next_attempt_at=now + send_lease(node))
-                .returning(
-                    Delivery.host, Delivery.inbox_uri, Delivery.activity_id, Delivery.attempts
-                )
-                .execution_options(synchronize_session=False)
-            )
-        ).first()
+            ).first()
         if mine is None:
             return "lost"
         host, inbox, activity_id, attempts = mine
@@ -376,13 +369,13 @@ async def deliver_due_outcomes(
     async with node.transaction() as tx:
         work = _Pass(await federation_policy.current(tx), rng or random.Random())
     by_host: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
-    for delivery_id, host, lease in claimed:
-        by_host[host].append((delivery_id, lease))
+    for delivery_id, host, until in claimed:
+        by_host[host].append((delivery_id, until))
     senders = asyncio.Semaphore(SENDERS)
 
-    async def one(delivery_id: int, lease: datetime) -> None:
+    async def one(delivery_id: int, until: datetime) -> None:
         async with senders:
-            outcomes[await _send(node, delivery_id, lease, work)] += 1
+            outcomes[await _send(node, delivery_id, until, work)] += 1
 
     async def drain(rows: list[tuple[int, datetime]]) -> None:
         for start in range(0, len(rows), HOST_CONCURRENCY):

@@ -29,9 +29,9 @@ class Limits:
     max_inbox_bytes: int = 1024 * 1024
     sign_in_attempts: int = 5  # failures per account or address ...
     sign_in_window_seconds: int = 15 * 60  # ... within this window
-    # How long a worker holds the deliveries it claimed (twice that for the one it is sending):
-    # also how long a crashed worker delays them. See docs/scaling.md.
-    delivery_lease_seconds: int = 30
+    # How long the deliveries a worker claimed are its alone: also the longest a crashed worker
+    # delays them. See docs/scaling.md.
+    delivery_lease_seconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -91,9 +91,10 @@ def check_base_url(url: str, *, dev: bool) -> None:
         raise ConfigurationError("a private or loopback base URL needs --dev")
 
 
-# A send may take the HTTP client's 10 s per phase (connect, write, read): the send lease (twice
-# this) must outlast it, or a second worker could send a row the first is still sending.
-MIN_PRODUCTION_LEASE = 20
+# A send starts only while half the lease is left (node.delivery), and may take the HTTP client's
+# 10 s per phase (connect, write, read): that half must outlast it, or a second worker could take
+# over a row the first is still sending.
+MIN_PRODUCTION_LEASE = 30
 
 
 def check_lease(seconds: int, *, dev: bool) -> None:

@@ -185,9 +185,9 @@ def test_two_workers_send_every_delivery_exactly_once(
 def test_a_worker_killed_mid_fan_out_loses_nothing(
     make_database: Callable[[], str], tmp_path: Path
 ) -> None:
-    # A 2 s lease (4 s for rows being sent, development mode only): the dead worker's rows
-    # come back within seconds instead of the production default's 30-60 s.
-    settings, config = _node(make_database, tmp_path, lease_seconds=2)
+    # A 3 s lease (development mode only): the dead worker's rows come back within seconds
+    # instead of the production default's minute.
+    settings, config = _node(make_database, tmp_path, lease_seconds=3)
     receipts = Receipts(delay=0.25)  # slow inboxes, so the kill lands mid fan-out
     with sinks(3, receipts) as ports:
         queued = asyncio.run(_fan_out(settings, ports, per_port=20))

@@ -218,7 +218,7 @@ def test_the_delivery_lease_is_read_from_limits_and_kept_long_in_production(
     tmp_path: Path,
 ) -> None:
     base = f'database_url = "{SQLITE}"\nsecret = "{SECRET}"\n'
-    assert Limits().delivery_lease_seconds == 30
+    assert Limits().delivery_lease_seconds == 60
     config = _toml(
         tmp_path / "dev.toml",
         'base_url = "http://127.0.0.1:8000"\ndev = true\n'
