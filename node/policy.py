@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, update
 from federation.domains import DomainError, authority_of, host_of, matches_rule, normalize_rule
 from node.errors import Forbidden, InvalidInput, NotFound
 from node.runtime import Tx
-from storage.models import AuditEntry, Community, Delivery, DomainRule, FederationSetting
+from storage.models import Actor, AuditEntry, Community, Delivery, DomainRule, FederationSetting
 
 MODES = ("open", "allowlist")
 SEVERITIES = ("allow", "block", "limit")
@@ -105,6 +105,22 @@ class Policy:
         except DomainError as exc:
             return Decision(False, exc.reason)
 
+    def rejects_media(self, authority: str) -> bool:
+        """Whether the rule for a domain says `reject media` (the most specific rule decides)."""
+        rule = self.rule_for(authority)
+        return rule is not None and rule.reject_media
+
+    def hides_media_of(self, author_domain: str, url: str | None) -> bool:
+        """Whether a remote file is hidden: its author's or its host's domain rejects media."""
+        # Mastodon's skip_download? looks at the author's domain; a linked file would also make
+        # readers' browsers contact its host, so that host's rule counts too.
+        if self.rejects_media(author_domain):
+            return True
+        try:
+            return url is not None and self.rejects_media(authority_of(url))
+        except DomainError:
+            return False
+
 
 async def default_mode(tx: Tx) -> str:
     """The mode when none is stored: `allowlist` as soon as any community is a youth one."""
@@ -133,6 +149,33 @@ async def check_url(tx: Tx, url: str) -> None:
     decision = (await current(tx)).decide_url(url)
     if not decision.permitted:
         raise Forbidden(decision.reason)
+
+
+async def limited_domains(tx: Tx) -> frozenset[str]:
+    """The domains of remote actors known here that a `limit` rule keeps off public listings."""
+    # The common case, no limit rule at all, costs one small query.
+    any_limit = select(DomainRule.id).where(DomainRule.severity == "limit").limit(1)
+    if await tx.session.scalar(any_limit) is None:
+        return frozenset()
+    policy = await current(tx)
+    limits = [rule.domain for rule in policy.rules if rule.severity == "limit"]
+    domains = await tx.session.scalars(
+        select(Actor.domain).where(Actor.local.is_(False)).distinct()
+    )
+    # A more specific rule (allow good.example.org under limit example.org) still wins: decide.
+    return frozenset(
+        domain
+        for domain in domains
+        if any(matches_rule(domain, rule) for rule in limits) and policy.decide(domain).limited
+    )
+
+
+async def media_policy(tx: Tx) -> Policy | None:
+    """The policy when some rule rejects media (pages hide those attachments), else None."""
+    found = await tx.session.scalar(
+        select(DomainRule.id).where(DomainRule.reject_media.is_(True)).limit(1)
+    )
+    return None if found is None else await current(tx)
 
 
 def _normalized(domain: str) -> str:
