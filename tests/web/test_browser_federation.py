@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -26,7 +27,9 @@ def school_and_ngo(
     """Two nodes: ana is a member of the school; the NGO runs the robotics community."""
     running = Nodes(partial(off_loop, make_database), tmp_path)
     with running.stack:
-        school, ngo = running.start("school"), running.start("ngo")
+        # Started side by side: each `guildhall serve` spends seconds importing and starting.
+        with ThreadPoolExecutor(max_workers=2) as starting:
+            school, ngo = starting.map(running.start, ("school", "ngo"))
         monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
         assert off_loop(cli, school, "member", "add", "ana", "--display-name", "Ana",
                         "--password-stdin") == 0  # fmt: skip
