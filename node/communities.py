@@ -24,6 +24,9 @@ OPENNESS = {
     "free": "CC0, the Public Domain Mark, CC BY or CC BY-SA (free cultural works)",
 }
 ACTIVE_PERIOD = timedelta(days=7)
+# The commons is a public page: only what anyone may read (node.posts.LISTED; node.posts imports
+# this module, so the pair is spelt out here). Followers-only and direct posts never show on it.
+LISTED = ("public", "unlisted")
 
 
 async def add(
@@ -303,6 +306,7 @@ async def commons(tx: Tx, community: Community, thread_limit: int = 30) -> Commo
                 Post.community_id == community.id,
                 Post.in_reply_to_id.is_(None),
                 Post.deleted_at.is_(None),
+                Post.visibility.in_(LISTED),
             )
             .order_by(Post.published_at.desc())
             .limit(thread_limit)
@@ -316,6 +320,7 @@ async def commons(tx: Tx, community: Community, thread_limit: int = 30) -> Commo
                 Post.thread_id.in_([t.id for t in threads]),
                 Post.in_reply_to_id.is_not(None),
                 Post.deleted_at.is_(None),
+                Post.visibility.in_(LISTED),
             )
             .group_by(Post.thread_id)
         )
@@ -330,6 +335,7 @@ async def commons(tx: Tx, community: Community, thread_limit: int = 30) -> Commo
                         Post.community_id == community.id,
                         Post.published_at >= since,
                         Post.deleted_at.is_(None),
+                        Post.visibility.in_(LISTED),
                     )
                 )
             )

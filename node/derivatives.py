@@ -18,7 +18,7 @@ from functools import lru_cache
 from license_expression import get_license_index
 
 from node import posts
-from node.errors import Forbidden, InvalidInput
+from node.errors import Forbidden, InvalidInput, NotFound
 from node.licences import Licence, attribution_line, featured, optional_licence
 from node.runtime import Tx
 from storage.models import Community, Member, Post
@@ -146,6 +146,12 @@ async def plan(tx: Tx, member: Member, source_urls: list[str]) -> Adaptation:
     if len(urls) > MAX_SOURCES:
         raise InvalidInput(f"an adaptation combines at most {MAX_SOURCES} works")
     sources = [await posts.find_by_url(tx, url) for url in urls]
+    for source in sources:
+        if not await posts.visible_to(tx, source, member.actor):
+            raise NotFound(posts.HIDDEN)  # as its page answers: its existence is not confirmed
+        if source.visibility not in posts.LISTED:
+            # An adaptation is published for everyone; a private work would leak through it.
+            raise NotAdaptable("a followers-only or direct post cannot be adapted in public")
     allowed, reasons = rules_for(sources)
     preferred = [optional_licence(member.default_license)] + [
         optional_licence(post.license) for post in sources

@@ -22,6 +22,7 @@ from storage.models import (
     Follow,
     Member,
     Membership,
+    Mention,
     Post,
     Reaction,
 )
@@ -57,6 +58,9 @@ async def home(
     boosted = select(Reaction.post_id).where(
         Reaction.kind == "announce", Reaction.actor_id.in_(followed)
     )
+    # A followers-only or direct post that names the member reaches them from anyone, as a
+    # message does (public posts mentioning them are notifications, not home timeline posts).
+    addressed = select(Mention.post_id).where(Mention.actor_id == me)
     source = or_(
         Post.author_id == me,
         Post.author_id.in_(followed),
@@ -68,6 +72,7 @@ async def home(
             Post.raw["audience"].as_string().in_(followed_groups),
         ),
         Post.id.in_(boosted),
+        and_(Post.visibility.not_in(LISTED), Post.id.in_(addressed)),
     )
     # Followers-only posts reach their author's followers only, direct posts their recipients.
     visible = posts.readable_by(member.actor)

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from node import posts, reactions
-from node.errors import GuildhallError, NotSignedIn
+from node.errors import GuildhallError, NotFound, NotSignedIn
 from web.security import checked_form, require_member
 from web.templating import render
 from web.units import redirect, unit
@@ -68,8 +68,10 @@ async def open_post(request: Request) -> Response:
     # A member pastes the address of a post elsewhere, to like, boost, reply to or report it.
     url = request.query_params.get("url", "")
     async with unit(request) as (tx, _viewer):
-        await require_member(request, tx)
+        viewer = await require_member(request, tx)
         post = await reactions.resolve_post(tx, url)
+        if not await posts.visible_to(tx, post, viewer.actor):
+            raise NotFound(posts.HIDDEN)  # a known private post is not even confirmed
         key = post.key
     return redirect(f"/posts/{key}")
 

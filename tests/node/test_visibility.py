@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node import members, posts, timeline
+from node import communities, members, posts, timeline
 from node.runtime import Node, Tx
 from storage.models import Actor, Follow, Member, Mention, Post
 
@@ -145,3 +145,19 @@ async def test_an_authors_list_and_the_home_timeline_use_the_same_rule(node: Nod
         await _follow(tx, people.eve, people.ana, "accepted")
         home = await timeline.home(tx, people.eve)
         assert {p.id for p in home.posts} == {public.id, private.id}  # now a follower
+
+
+async def test_a_community_commons_lists_only_what_anyone_may_read(node: Node) -> None:
+    async with node.transaction() as tx:
+        people = await _people(tx)
+        maths = await communities.add(tx, "maths", title="Maths")
+        public = await posts.create(tx, people.ana, posts.Draft("Open", community=maths))
+        hidden = await posts.create(tx, people.ana, posts.Draft("Followers", community=maths))
+        hidden.visibility = "followers"
+        whisper = await posts.create(tx, people.eve, posts.Draft("Psst", reply_to=public.uri))
+        whisper.visibility = "direct"
+        await tx.session.flush()
+        commons = await communities.commons(tx, maths)
+        assert [thread.id for thread in commons.threads] == [public.id]
+        assert commons.reply_counts == {}  # the direct reply is not even counted
+        assert [actor.name for actor in commons.active_this_week] == ["ana"]
