@@ -31,7 +31,7 @@ from federation.vocabulary import (
     types_of,
     visibility_of,
 )
-from node import actors, badges, delivery, documents, follows, groups, remote_actors
+from node import actors, awards, delivery, documents, follows, groups, remote_actors
 from node.errors import GuildhallError
 from node.incoming import Ignored, Incoming
 from node.licences import from_url
@@ -461,9 +461,9 @@ async def on_create(tx: Tx, incoming: Incoming) -> None:
     note = _embedded_note(incoming)
     if incoming.actor.uri not in ids_of(note.get("attributedTo")):
         raise Ignored("the note is attributed to someone other than the activity's actor")
-    if badges.CREDENTIAL_TERM in note:
-        # An award note: the badge is shown only once its credential verifies (node.badges).
-        await badges.receive_award(tx, incoming, note)
+    if awards.CREDENTIAL_TERM in note:
+        # An award note: the badge is shown only once its credential verifies (node.awards).
+        await awards.receive_award(tx, incoming, note)
         return
     existing = await post_by_uri(tx, str(id_of(note)))
     if existing is not None:
@@ -556,12 +556,12 @@ async def on_delete(tx: Tx, incoming: Incoming) -> None:
             select(Post).where(Post.author_id == incoming.actor.id, Post.deleted_at.is_(None))
         ):
             await _delete(tx, written, incoming.document)
-        await badges.withdraw_all_received(tx, incoming.actor)
+        await awards.withdraw_all_received(tx, incoming.actor)
         return
     post = await post_by_uri(tx, uri)
     if post is None:
-        if await badges.withdraw_received(tx, incoming, uri) is not None:
-            return  # an award note: the badge it announced is withdrawn (node.badges)
+        if await awards.withdraw_received(tx, incoming, uri) is not None:
+            return  # an award note: the badge it announced is withdrawn (node.awards)
         raise Ignored("a deletion of something we do not have")
     # The author, or their server (an admin or the instance actor removing it).
     if post.local or (

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from federation.media_types import AS2_CONTEXT
-from node import badges, documents, media, posts
+from node import awards, credentials, documents, media, posts
 from node.errors import Forbidden, InvalidInput, NotFound
 from node.licences import attribution_line, optional_licence
 from node.rendering import markdown_to_html
@@ -55,7 +55,7 @@ async def _reference(tx: Tx, member: Member, kind: str, ref: str) -> Reference:
             raise Forbidden("a portfolio holds its owner's own files")
         return Reference(attachment=attachment)
     if kind == "badge":
-        award = await badges.get_award(tx, ref)
+        award = await awards.get_award(tx, ref)
         if award.recipient_id != member.actor_id:
             raise Forbidden("a portfolio holds badges its owner received")
         if award.revoked_at is not None:
@@ -349,7 +349,7 @@ async def export_zip(tx: Tx, member: Member) -> bytes:
                 item.update(licence=chosen.url if chosen else None, author=member.actor.label)
             if entry.award is not None:
                 award = entry.award
-                summary = badges.summary_of(tx, award)
+                summary = credentials.summary_of(tx, award)
                 stem = f"{award.key}"
                 files.append(
                     (
@@ -357,8 +357,8 @@ async def export_zip(tx: Tx, member: Member) -> bytes:
                         json.dumps(award.credential, indent=2, ensure_ascii=False).encode(),
                     )
                 )
-                for fmt in badges.baked_formats(award):
-                    files.append((f"badges/{stem}.{fmt}", badges.baked(tx, award, fmt)))
+                for fmt in credentials.baked_formats(award):
+                    files.append((f"badges/{stem}.{fmt}", credentials.baked(tx, award, fmt)))
                 item.update(
                     badge=summary.achievement_name,
                     issuer=summary.issuer_name or summary.issuer_id,

@@ -13,16 +13,19 @@ from federation import nodeinfo
 from federation.media_types import ACTIVITY_JSON, JRD_JSON, XRD_XML, wants_activity_json
 from federation.webfinger import host_meta_xrd
 from node import (
+    achievements,
     actors,
-    badges,
+    awards,
     collections,
     communities,
+    credentials,
     discovery,
     documents,
     fetchers,
     inbox,
     posts,
     proofs,
+    status_lists,
 )
 from node.errors import NotFound
 from web.units import unit
@@ -200,7 +203,7 @@ class CredentialResponse(JSONResponse):
     """A secured credential (VC Data Model 2.0 §6.3 names `application/vc`; OB 3.0 serves the
     JSON-LD form as `application/vc+ld+json`)."""
 
-    media_type = badges.VC_JSON
+    media_type = credentials.VC_JSON
 
 
 class LdJSONResponse(JSONResponse):
@@ -217,26 +220,26 @@ def _public_json(document: dict[str, Any], response: type[JSONResponse]) -> Resp
 async def achievement_json(request: Request, key: str) -> Response:
     """An achievement as OB 3.0 `Achievement` JSON (called by its page on negotiation)."""
     async with unit(request) as (tx, _viewer):
-        achievement = await badges.get_achievement(tx, key)
-        document = badges.achievement_document(tx, achievement)
+        achievement = await achievements.get_achievement(tx, key)
+        document = achievements.achievement_document(tx, achievement)
     return _public_json(document, LdJSONResponse)
 
 
 async def award_json(request: Request, key: str) -> Response:
     """The award `Note` embedding the credential (called by the award page on negotiation)."""
     async with unit(request) as (tx, _viewer):
-        record = await badges.get_award(tx, key)
+        record = await awards.get_award(tx, key)
         if not record.local:
             raise NotFound("this award was issued elsewhere; ask its issuer for it")
         if record.revoked_at is not None:
             raise NotFound("this award was revoked")
-        return as2(await badges.signed_award_note(tx, record))
+        return as2(await awards.signed_award_note(tx, record))
 
 
 async def credential_json(request: Request) -> Response:
     """The signed OpenBadgeCredential, as issued (revoked ones too: their status says so)."""
     async with unit(request) as (tx, _viewer):
-        record = await badges.get_award(tx, request.path_params["key"])
+        record = await awards.get_award(tx, request.path_params["key"])
         if not record.local:
             raise NotFound("this credential was issued elsewhere")
         credential = dict(record.credential)
@@ -247,7 +250,7 @@ async def status_list_json(request: Request) -> Response:
     """A community's signed BitstringStatusListCredential."""
     async with unit(request) as (tx, _viewer):
         community = await communities.get(tx, request.path_params["name"])
-        document = await badges.status_list_document(tx, community)
+        document = await status_lists.status_list_document(tx, community)
     accept = request.headers.get("accept", "")
     return _public_json(
         document, CredentialResponse if "application/vc" in accept else LdJSONResponse

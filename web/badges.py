@@ -9,7 +9,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from node import badges, communities, members
+from node import (
+    achievements,
+    awards,
+    badge_requests,
+    communities,
+    credentials,
+    members,
+    verification,
+)
 from node.errors import GuildhallError, InvalidInput, NotFound
 from web.activitypub import achievement_json, award_json, wants_json
 from web.security import checked_form, require_member
@@ -32,16 +40,18 @@ def _wants_document(request: Request) -> bool:
 async def community_badges(request: Request) -> Response:
     async with unit(request) as (tx, viewer):
         community = await communities.get(tx, request.path_params["name"])
-        may_award = await badges.may_award(tx, community, viewer) if viewer else False
+        may_award = await achievements.may_award(tx, community, viewer) if viewer else False
         return render(
             request,
             "badges.html",
             {
                 "community": community,
-                "achievements": await badges.achievements_of(tx, community),
+                "achievements": await achievements.achievements_of(tx, community),
                 "may_award": may_award,
-                "requests": await badges.pending_requests(tx, community) if may_award else [],
-                "types": badges.ACHIEVEMENT_TYPES,
+                "requests": (
+                    await badge_requests.pending_requests(tx, community) if may_award else []
+                ),
+                "types": achievements.ACHIEVEMENT_TYPES,
             },
         )
 
@@ -51,7 +61,7 @@ async def define_submit(request: Request) -> Response:
     upload = form.get("image")
     image = None
     if isinstance(upload, UploadFile) and upload.filename:
-        image = (upload.filename, await upload.read(badges.MAX_IMAGE_BYTES + 1))
+        image = (upload.filename, await upload.read(achievements.MAX_IMAGE_BYTES + 1))
     async with unit(request) as (tx, _viewer):
         viewer = await require_member(request, tx)
         community = await communities.get(tx, request.path_params["name"])
@@ -64,7 +74,7 @@ async def define_submit(request: Request) -> Response:
                     "target_framework": str(form.get("align_framework", "")),
                 }
             )
-        achievement = await badges.define(
+        achievement = await achievements.define(
             tx,
             viewer,
             community,
@@ -88,18 +98,18 @@ async def achievement_page(request: Request) -> Response:
     if _wants_document(request):
         return await achievement_json(request, key)
     async with unit(request) as (tx, viewer):
-        achievement = await badges.get_achievement(tx, key)
+        achievement = await achievements.get_achievement(tx, key)
         community = achievement.community
-        may_award = await badges.may_award(tx, community, viewer) if viewer else False
+        may_award = await achievements.may_award(tx, community, viewer) if viewer else False
         return render(
             request,
             "achievement.html",
             {
                 "achievement": achievement,
                 "community": community,
-                "image_url": badges.image_url(tx, achievement),
-                "criteria_html": badges.criteria_html(achievement),
-                "holders": await badges.awards_of_achievement(tx, achievement),
+                "image_url": achievements.image_url(tx, achievement),
+                "criteria_html": achievements.criteria_html(achievement),
+                "holders": await awards.awards_of_achievement(tx, achievement),
                 "may_award": may_award,
             },
         )
@@ -107,7 +117,7 @@ async def achievement_page(request: Request) -> Response:
 
 async def achievement_image(request: Request) -> Response:
     async with unit(request) as (tx, _viewer):
-        achievement = await badges.get_achievement(tx, request.path_params["key"])
+        achievement = await achievements.get_achievement(tx, request.path_params["key"])
         path = (
             tx.settings.media_dir / achievement.image_path if achievement.image_path else None
         )
@@ -130,12 +140,12 @@ async def award_submit(request: Request) -> Response:
     form = await checked_form(request)
     async with unit(request) as (tx, _viewer):
         viewer = await require_member(request, tx)
-        achievement = await badges.get_achievement(tx, request.path_params["key"])
-        recipient = await badges.recipient_by_handle(tx, str(form.get("recipient", "")))
+        achievement = await achievements.get_achievement(tx, request.path_params["key"])
+        recipient = await awards.recipient_by_handle(tx, str(form.get("recipient", "")))
         days = str(form.get("valid_days", "")).strip()
         if days and not days.isdigit():
             raise InvalidInput("the number of days must be a whole number")
-        record = await badges.award(
+        record = await awards.award(
             tx,
             viewer,
             achievement,
@@ -151,8 +161,8 @@ async def request_submit(request: Request) -> Response:
     form = await checked_form(request)
     async with unit(request) as (tx, _viewer):
         viewer = await require_member(request, tx)
-        achievement = await badges.get_achievement(tx, request.path_params["key"])
-        await badges.request_badge(
+        achievement = await achievements.get_achievement(tx, request.path_params["key"])
+        await badge_requests.request_badge(
             tx, viewer, achievement, _lines(form.get("evidence")), str(form.get("message", ""))
         )
     return redirect(
@@ -164,9 +174,9 @@ async def decide_submit(request: Request) -> Response:
     form = await checked_form(request)
     async with unit(request) as (tx, _viewer):
         viewer = await require_member(request, tx)
-        record = await badges.get_request(tx, int(request.path_params["id"]))
+        record = await badge_requests.get_request(tx, int(request.path_params["id"]))
         approve = form.get("action") == "approve"
-        await badges.decide(tx, viewer, record, approve)
+        await badge_requests.decide(tx, viewer, record, approve)
         name = record.achievement.community.actor.name
         who = record.member.actor.label
     message = f"{who} has the badge." if approve else f"{who}'s request is declined."
@@ -178,19 +188,19 @@ async def award_page(request: Request) -> Response:
     if wants_json(request):
         return await award_json(request, key)
     async with unit(request) as (tx, viewer):
-        record = await badges.get_award(tx, key)
-        summary = badges.summary_of(tx, record)
+        record = await awards.get_award(tx, key)
+        summary = credentials.summary_of(tx, record)
         try:
-            verification = await badges.verify_award(tx, record)
+            verified = await verification.verify_award(tx, record)
             failure = None
         except GuildhallError as exc:
-            verification, failure = None, exc.reason
+            verified, failure = None, exc.reason
         may_revoke = (
             record.local
             and record.community is not None
             and record.revoked_at is None
             and viewer is not None
-            and await badges.may_award(tx, record.community, viewer)
+            and await achievements.may_award(tx, record.community, viewer)
         )
         return render(
             request,
@@ -198,14 +208,14 @@ async def award_page(request: Request) -> Response:
             {
                 "award": record,
                 "summary": summary,
-                "verification": verification,
+                "verification": verified,
                 "failure": failure,
                 "checked_at": tx.now(),
                 "credential_url": record.credential_uri,
-                "formats": badges.baked_formats(record),
+                "formats": credentials.baked_formats(record),
                 "may_revoke": may_revoke,
                 "achievement_url": (
-                    badges.achievement_url(tx, record.achievement)
+                    achievements.achievement_url(tx, record.achievement)
                     if record.achievement
                     else summary.achievement_id
                 ),
@@ -218,8 +228,8 @@ async def baked_download(request: Request) -> Response:
     if fmt not in ("png", "svg"):
         raise NotFound("badges download as PNG or SVG")
     async with unit(request) as (tx, _viewer):
-        record = await badges.get_award(tx, request.path_params["key"])
-        data = badges.baked(tx, record, fmt)
+        record = await awards.get_award(tx, request.path_params["key"])
+        data = credentials.baked(tx, record, fmt)
     return Response(
         data,
         media_type=IMAGE_TYPES["." + fmt],
@@ -234,8 +244,8 @@ async def revoke_submit(request: Request) -> Response:
     form = await checked_form(request)
     async with unit(request) as (tx, _viewer):
         viewer = await require_member(request, tx)
-        record = await badges.get_award(tx, request.path_params["key"])
-        await badges.revoke(tx, viewer, record, str(form.get("reason", "")))
+        record = await awards.get_award(tx, request.path_params["key"])
+        await awards.revoke(tx, viewer, record, str(form.get("reason", "")))
     return redirect(f"/awards/{record.key}", "The badge is revoked.", request)
 
 
@@ -248,8 +258,8 @@ async def member_badges(request: Request) -> Response:
             {
                 "member": member,
                 "awards": [
-                    (record, badges.summary_of(tx, record))
-                    for record in await badges.awards_of(tx, member.actor)
+                    (record, credentials.summary_of(tx, record))
+                    for record in await awards.awards_of(tx, member.actor)
                 ],
             },
         )

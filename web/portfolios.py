@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from node import badges, members, portfolios, posts
+from node import awards, credentials, members, portfolios, posts
 from web.security import checked_form, require_member
 from web.templating import render
 from web.units import redirect, unit
@@ -24,7 +24,9 @@ async def portfolio_page(request: Request) -> Response:
                 "entries": entries,
                 "narratives": {e.id: portfolios.narrative_html(e) for e in entries},
                 "summaries": {
-                    e.id: badges.summary_of(tx, e.award) for e in entries if e.award is not None
+                    e.id: credentials.summary_of(tx, e.award)
+                    for e in entries
+                    if e.award is not None
                 },
                 "own": viewer is not None and viewer.id == member.id,
             },
@@ -35,7 +37,7 @@ async def editor_page(request: Request) -> Response:
     async with unit(request) as (tx, _viewer):
         viewer = await require_member(request, tx)
         entries = await portfolios.entries(tx, viewer, viewer)
-        awards = await badges.awards_of(tx, viewer.actor)
+        held = await awards.awards_of(tx, viewer.actor)
         return render(
             request,
             "portfolio_edit.html",
@@ -43,7 +45,7 @@ async def editor_page(request: Request) -> Response:
                 "member": viewer,
                 "entries": entries,
                 "posts": await posts.by_author(tx, viewer.actor, viewer=viewer.actor),
-                "awards": [(a, badges.summary_of(tx, a)) for a in awards],
+                "awards": [(a, credentials.summary_of(tx, a)) for a in held],
             },
         )
 

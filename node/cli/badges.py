@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from federation.client import SafeClient
-from node import badges, communities, members
+from node import achievements, awards, communities, credentials, members, verification
 from node.cli.context import with_node
 from node.runtime import Tx
 from storage.models import Member
@@ -26,7 +26,7 @@ async def cmd_badge_define(args: argparse.Namespace) -> int:
 
     async def work(tx: Tx) -> None:
         community = await communities.get(tx, args.community)
-        achievement = await badges.define(
+        achievement = await achievements.define(
             tx,
             await _acting(tx, args.as_member),
             community,
@@ -40,7 +40,7 @@ async def cmd_badge_define(args: argparse.Namespace) -> int:
             tags=args.tag or [],
             achievement_type=args.type,
         )
-        print(f"Defined {achievement.name}: {badges.achievement_url(tx, achievement)}")
+        print(f"Defined {achievement.name}: {achievements.achievement_url(tx, achievement)}")
 
     return await with_node(args, work)
 
@@ -48,10 +48,10 @@ async def cmd_badge_define(args: argparse.Namespace) -> int:
 async def cmd_badge_award(args: argparse.Namespace) -> int:
     async def work(tx: Tx) -> None:
         community = await communities.get(tx, args.community)
-        achievement = await badges.find_achievement(tx, community, args.slug)
-        recipient = await badges.recipient_by_handle(tx, args.handle)
+        achievement = await achievements.find_achievement(tx, community, args.slug)
+        recipient = await awards.recipient_by_handle(tx, args.handle)
         until = tx.now() + timedelta(days=args.valid_days) if args.valid_days else None
-        award = await badges.award(
+        award = await awards.award(
             tx,
             await _acting(tx, args.as_member),
             achievement,
@@ -67,8 +67,8 @@ async def cmd_badge_award(args: argparse.Namespace) -> int:
 async def cmd_badge_revoke(args: argparse.Namespace) -> int:
     async def work(tx: Tx) -> None:
         key = args.award.rstrip("/").rsplit("/", 1)[-1]
-        award = await badges.get_award(tx, key)
-        await badges.revoke(tx, await _acting(tx, args.as_member), award, args.reason)
+        award = await awards.get_award(tx, key)
+        await awards.revoke(tx, await _acting(tx, args.as_member), award, args.reason)
         print(f"Revoked {award.credential_uri}: {args.reason}")
 
     return await with_node(args, work)
@@ -78,9 +78,9 @@ def _json_file(path: Path) -> dict[str, object]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise badges.CredentialInvalid(f"cannot read {path}: {exc}") from exc
+        raise credentials.CredentialInvalid(f"cannot read {path}: {exc}") from exc
     if not isinstance(document, dict):
-        raise badges.CredentialInvalid(f"{path} is not a JSON object")
+        raise credentials.CredentialInvalid(f"{path} is not a JSON object")
     return document
 
 
@@ -88,8 +88,8 @@ async def cmd_badge_verify(args: argparse.Namespace) -> int:
     try:
         data = args.file.read_bytes()
     except OSError as exc:
-        raise badges.CredentialInvalid(f"cannot read {args.file}: {exc.strerror}") from exc
-    credential = badges.unbake(args.file.name, data)
+        raise credentials.CredentialInvalid(f"cannot read {args.file}: {exc.strerror}") from exc
+    credential = credentials.unbake(args.file.name, data)
     issuer = _json_file(args.issuer_document) if args.issuer_document else None
     statuses = None
     if args.status_document:
@@ -100,11 +100,13 @@ async def cmd_badge_verify(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     if args.offline:
         if issuer is None:
-            raise badges.CredentialInvalid("--offline needs --issuer-document")
-        result = badges.verify_document(credential, issuer, statuses, now, allow_http=args.dev)
+            raise credentials.CredentialInvalid("--offline needs --issuer-document")
+        result = verification.verify_document(
+            credential, issuer, statuses, now, allow_http=args.dev
+        )
     else:
         async with httpx.AsyncClient(follow_redirects=False, timeout=10.0) as http:
-            result = await badges.verify_with_client(
+            result = await verification.verify_with_client(
                 SafeClient(http, allow_private=args.dev),
                 credential,
                 now,

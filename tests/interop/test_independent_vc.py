@@ -17,7 +17,21 @@ import pytest
 
 from federation import integrity
 from federation.badges import CONTEXTS as OB3_CONTEXTS
-from node import badges, communities, delivery, discovery, documents, keys, members, posts, proofs
+from node import (
+    achievements,
+    awards,
+    communities,
+    credentials,
+    delivery,
+    discovery,
+    documents,
+    keys,
+    members,
+    posts,
+    proofs,
+    status_lists,
+    verification,
+)
 from node.cli import main
 from node.runtime import Node, Tx
 from storage.models import Award, Community, Member
@@ -42,10 +56,10 @@ async def awarded(tx: Tx) -> tuple[Community, Member, Award]:
     mentor = await members.add(tx, "mira", display_name="Mira")
     ana = await members.add(tx, "ana", display_name="Ana")
     (await communities.join(tx, maths, mentor)).role = "mentor"
-    badge = await badges.define(
+    badge = await achievements.define(
         tx, mentor, maths, "proofs", name="Proof Writer", criteria="Three checked proofs."
     )
-    record = await badges.award(
+    record = await awards.award(
         tx, mentor, badge, ana.actor, evidence=["https://school.example/posts/p1"]
     )
     return maths, mentor, record
@@ -57,7 +71,7 @@ async def test_a_guildhall_credential_verifies_with_digital_bazaar_until_revoked
     async with node.transaction() as tx:
         maths, mentor, record = await awarded(tx)
         issuer = await discovery.actor_document(tx, maths.actor)
-        status = await badges.status_list_document(tx, maths)
+        status = await status_lists.status_list_document(tx, maths)
     credential = record.credential
 
     verdict = digital_bazaar("credential", credential, issuer, status, checkStatus=True)
@@ -68,9 +82,9 @@ async def test_a_guildhall_credential_verifies_with_digital_bazaar_until_revoked
     assert verdict["methods"] == [maths.actor.uri + "#ed25519-key"]
 
     async with node.transaction() as tx:
-        record = await badges.get_award(tx, record.key)
-        await badges.revoke(tx, mentor, record, "copied proofs")
-        revoked_list = await badges.status_list_document(tx, maths)
+        record = await awards.get_award(tx, record.key)
+        await awards.revoke(tx, mentor, record, "copied proofs")
+        revoked_list = await status_lists.status_list_document(tx, maths)
     verdict = digital_bazaar("credential", credential, issuer, revoked_list, checkStatus=True)
     # The revocation list is ours, signed and read by Digital Bazaar: the award's bit is set.
     assert verdict["statusVerified"] is True and verdict["revoked"] is True
@@ -101,8 +115,8 @@ async def test_digital_bazaar_rejects_a_tampered_credential_and_a_borrowed_key(
     verdict = digital_bazaar("credential", forged, issuer, art_document)
     assert verdict["verified"] is False
     assert any("issuer" in error.lower() for error in verdict["errors"]), verdict["errors"]
-    with pytest.raises(badges.CredentialInvalid, match="wrong key"):
-        badges.verify_document(forged, issuer, None, datetime.now(UTC))
+    with pytest.raises(credentials.CredentialInvalid, match="wrong key"):
+        verification.verify_document(forged, issuer, None, datetime.now(UTC))
 
 
 async def test_a_signed_create_and_its_note_verify_with_digital_bazaar_jcs(node: Node) -> None:
@@ -193,7 +207,7 @@ def test_a_credential_issued_by_digital_bazaar_verifies_with_guildhall(
     }
     statuses = {status_list: good["statusList"]}
 
-    verified = badges.verify_document(
+    verified = verification.verify_document(
         good["credential"], issuer_document, statuses, datetime.now(UTC)
     )
     assert verified.status_checked and verified.verification_method == method["id"]
@@ -217,13 +231,13 @@ def test_a_credential_issued_by_digital_bazaar_verifies_with_guildhall(
          "contexts": bundled_contexts()},
     )  # fmt: skip
     revoked_issuer = {**issuer_document, "assertionMethod": [revoked["assertionMethod"]]}
-    with pytest.raises(badges.CredentialInvalid, match="revoked"):
-        badges.verify_document(
+    with pytest.raises(credentials.CredentialInvalid, match="revoked"):
+        verification.verify_document(
             revoked["credential"],
             revoked_issuer,
             {status_list: revoked["statusList"]},
             datetime.now(UTC),
         )
     tampered = {**good["credential"], "validFrom": "2020-01-01T00:00:00Z"}
-    with pytest.raises(badges.CredentialInvalid, match="signature invalid"):
-        badges.verify_document(tampered, issuer_document, None, datetime.now(UTC))
+    with pytest.raises(credentials.CredentialInvalid, match="signature invalid"):
+        verification.verify_document(tampered, issuer_document, None, datetime.now(UTC))

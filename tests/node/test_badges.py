@@ -21,7 +21,21 @@ from sqlalchemy import select
 from federation import badges as ob3
 from federation import baking, integrity, status_list
 from federation.multikey import encode_public_key
-from node import badges, communities, delivery, discovery, inbox, keys, members, remote_actors
+from node import (
+    achievements,
+    awards,
+    badge_requests,
+    communities,
+    credentials,
+    delivery,
+    discovery,
+    inbox,
+    keys,
+    members,
+    remote_actors,
+    status_lists,
+    verification,
+)
 from node.errors import Forbidden, InvalidInput
 from node.incoming import Ignored, Incoming
 from node.runtime import Node, Tx, open_node
@@ -76,7 +90,7 @@ async def school(tx: Tx) -> tuple[Community, Member, Member]:
 
 async def issued(tx: Tx, **options: Any) -> Any:
     maths, mentor, ana = await school(tx)
-    badge = await badges.define(
+    badge = await achievements.define(
         tx,
         mentor,
         maths,
@@ -89,7 +103,7 @@ async def issued(tx: Tx, **options: Any) -> Any:
         tags=["proof", "geometry"],
         alignment=[{"target_name": "CCSS 8.G", "target_url": "https://standards.example/8g"}],
     )
-    return await badges.award(
+    return await awards.award(
         tx, mentor, badge, ana.actor, evidence=["https://school.example/posts/abc"], **options
     )
 
@@ -98,35 +112,35 @@ async def test_only_mentors_and_stewards_define_and_award(timed: Node) -> None:
     async with timed.transaction() as tx:
         maths, mentor, ana = await school(tx)
         with pytest.raises(Forbidden):
-            await badges.define(tx, ana, maths, "x", name="X", criteria="c")
-        badge = await badges.define(tx, mentor, maths, "x", name="X", criteria="c")
+            await achievements.define(tx, ana, maths, "x", name="X", criteria="c")
+        badge = await achievements.define(tx, mentor, maths, "x", name="X", criteria="c")
         with pytest.raises(Forbidden):
-            await badges.award(tx, ana, badge, ana.actor)
+            await awards.award(tx, ana, badge, ana.actor)
         with pytest.raises(InvalidInput, match="already has a badge"):
-            await badges.define(tx, mentor, maths, "X", name="Again", criteria="c")
+            await achievements.define(tx, mentor, maths, "X", name="Again", criteria="c")
 
 
 async def test_badge_images_are_png_or_plain_svg(timed: Node) -> None:
     async with timed.transaction() as tx:
         maths, mentor, _ana = await school(tx)
-        svg = await badges.define(
+        svg = await achievements.define(
             tx, mentor, maths, "svg", name="S", criteria="c", image=("b.svg", SVG)
         )
         assert svg.image_media_type == "image/svg+xml"
-        assert badges.image_bytes(tx, svg) == SVG
+        assert achievements.image_bytes(tx, svg) == SVG
         jpeg = io.BytesIO()
         Image.new("RGB", (8, 8)).save(jpeg, format="JPEG")
         with pytest.raises(InvalidInput, match="PNG or SVG"):
-            await badges.define(
+            await achievements.define(
                 tx, mentor, maths, "j", name="J", criteria="c", image=("b.jpg", jpeg.getvalue())
             )
         bomb = b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaa">]><svg>&a;</svg>'
         with pytest.raises(InvalidInput, match="DOCTYPE"):
-            await badges.define(
+            await achievements.define(
                 tx, mentor, maths, "b", name="B", criteria="c", image=("b.svg", bomb)
             )
         with pytest.raises(InvalidInput, match="not an SVG"):
-            await badges.define(
+            await achievements.define(
                 tx, mentor, maths, "h", name="H", criteria="c", image=("b.svg", b"<html/>")
             )
 
@@ -172,7 +186,7 @@ async def test_an_award_is_a_signed_open_badge_credential(timed: Node) -> None:
         ).public_key()
         assert listed["publicKeyMultibase"] == encode_public_key(public)
         integrity.verify(credential, public)
-        verified = await badges.verify(tx, credential)
+        verified = await verification.verify(tx, credential)
         assert verified.status_checked
         assert verified.summary.subject_id == award.recipient.uri
 
@@ -202,30 +216,30 @@ async def test_tampering_a_wrong_key_revocation_and_expiry_fail_with_distinct_re
             for step in path[:-1]:
                 target = target[step]
             target[path[-1]] = value
-            with pytest.raises(badges.CredentialInvalid) as failed:
-                await badges.verify(tx, forged)
+            with pytest.raises(credentials.CredentialInvalid) as failed:
+                await verification.verify(tx, forged)
             assert failed.value.reason.startswith("signature invalid"), path
 
         stranger = Ed25519PrivateKey.generate()
         wrong = _resigned(credential, stranger, "https://school.example/members/mira#ed25519-key")
-        with pytest.raises(badges.CredentialInvalid) as failed:
-            await badges.verify(tx, wrong)
+        with pytest.raises(credentials.CredentialInvalid) as failed:
+            await verification.verify(tx, wrong)
         assert failed.value.reason.startswith("wrong key")
 
         # A term the contexts do not define is unsigned by pyld, so it is refused, not ignored.
         padded = {**credential, "extraClaim": "admin"}
-        with pytest.raises(badges.CredentialInvalid, match="not defined"):
-            await badges.verify(tx, padded)
+        with pytest.raises(credentials.CredentialInvalid, match="not defined"):
+            await verification.verify(tx, padded)
 
         clock.now = T0 + timedelta(days=31)
-        with pytest.raises(badges.CredentialInvalid) as failed:
-            await badges.verify(tx, credential)
+        with pytest.raises(credentials.CredentialInvalid) as failed:
+            await verification.verify(tx, credential)
         assert failed.value.reason.startswith("expired")
 
         clock.now = T0 + timedelta(days=1)
-        await badges.revoke(tx, None, award, "plagiarised proof")
-        with pytest.raises(badges.CredentialInvalid) as failed:
-            await badges.verify(tx, credential)
+        await awards.revoke(tx, None, award, "plagiarised proof")
+        with pytest.raises(credentials.CredentialInvalid) as failed:
+            await verification.verify(tx, credential)
         assert failed.value.reason.startswith("revoked")
         reasons = {"signature invalid", "wrong key", "expired", "revoked"}
         assert len(reasons) == 4
@@ -238,64 +252,65 @@ async def test_revocation_sets_the_bit_in_a_signed_status_list_and_withdraws_the
         award = await issued(tx)
         community = award.community
         assert community is not None
-        before = await badges.status_list_document(tx, community)
+        before = await status_lists.status_list_document(tx, community)
         entry = ob3.read_credential(award.credential).status[0]
         assert status_list.check_status(before, entry) is False
         with pytest.raises(Forbidden):
-            await badges.revoke(tx, await members.get(tx, "ana"), award, "no")
-        await badges.revoke(tx, await members.get(tx, "mira"), award, "plagiarised")
-        after = await badges.status_list_document(tx, community)
+            await awards.revoke(tx, await members.get(tx, "ana"), award, "no")
+        await awards.revoke(tx, await members.get(tx, "mira"), award, "plagiarised")
+        after = await status_lists.status_list_document(tx, community)
         assert status_list.check_status(after, entry) is True
-        assert after["proof"]["verificationMethod"] == badges.verification_method(community.actor)
+        method = credentials.verification_method(community.actor)
+        assert after["proof"]["verificationMethod"] == method
         with pytest.raises(InvalidInput, match="already revoked"):
-            await badges.revoke(tx, None, award, "again")
+            await awards.revoke(tx, None, award, "again")
         deleted = await tx.session.scalar(
             select(OutboxActivity).where(OutboxActivity.type == "Delete")
         )
         assert deleted is not None and deleted.raw["object"]["id"] == award.note_uri
-        assert await badges.awards_of(tx, award.recipient) == []
+        assert await awards.awards_of(tx, award.recipient) == []
 
 
 async def test_requests_are_approved_into_awards_or_declined(timed: Node) -> None:
     async with timed.transaction() as tx:
         maths, mentor, ana = await school(tx)
-        badge = await badges.define(tx, mentor, maths, "p", name="P", criteria="c")
+        badge = await achievements.define(tx, mentor, maths, "p", name="P", criteria="c")
         with pytest.raises(InvalidInput, match="evidence"):
-            await badges.request_badge(tx, ana, badge, [])
-        asked = await badges.request_badge(tx, ana, badge, ["https://school.example/posts/1"])
+            await badge_requests.request_badge(tx, ana, badge, [])
+        asked = await badge_requests.request_badge(tx, ana, badge, ["https://school.example/posts/1"])
         with pytest.raises(InvalidInput, match="already asked"):
-            await badges.request_badge(tx, ana, badge, ["https://school.example/posts/1"])
-        assert [r.id for r in await badges.pending_requests(tx, maths)] == [asked.id]
+            await badge_requests.request_badge(tx, ana, badge, ["https://school.example/posts/1"])
+        assert [r.id for r in await badge_requests.pending_requests(tx, maths)] == [asked.id]
         with pytest.raises(Forbidden):
-            await badges.decide(tx, ana, asked, True)
-        given = await badges.decide(tx, mentor, asked, True)
+            await badge_requests.decide(tx, ana, asked, True)
+        given = await badge_requests.decide(tx, mentor, asked, True)
         assert given is not None and given.evidence_urls == ["https://school.example/posts/1"]
         assert asked.state == "approved" and asked.award_id == given.id
-        again = await badges.request_badge(tx, ana, badge, ["https://school.example/posts/2"])
-        assert await badges.decide(tx, mentor, again, False) is None
+        again = await badge_requests.request_badge(tx, ana, badge, ["https://school.example/posts/2"])
+        assert await badge_requests.decide(tx, mentor, again, False) is None
         assert again.state == "declined"
-        assert await badges.pending_requests(tx, maths) == []
+        assert await badge_requests.pending_requests(tx, maths) == []
 
 
 async def test_baked_png_and_svg_round_trip_and_verify(timed: Node) -> None:
     async with timed.transaction() as tx:
         award = await issued(tx)
-        assert badges.baked_formats(award) == ("png",)
-        png = badges.baked(tx, award, "png")
+        assert credentials.baked_formats(award) == ("png",)
+        png = credentials.baked(tx, award, "png")
         assert Image.open(io.BytesIO(png)).size == (64, 64)
-        credential = badges.unbake("badge.png", png)
+        credential = credentials.unbake("badge.png", png)
         assert credential == award.credential
-        await badges.verify(tx, credential)
+        await verification.verify(tx, credential)
         maths = award.community
         assert maths is not None
-        plain = await badges.define(tx, None, maths, "plain", name="Plain", criteria="c")
-        other = await badges.award(tx, None, plain, award.recipient)
-        assert badges.baked_formats(other) == ("png", "svg")
-        svg = badges.baked(tx, other, "svg")
-        assert badges.unbake("badge.svg", svg) == other.credential
-        assert baking.extract_png(badges.baked(tx, other, "png"))
-        with pytest.raises(badges.CredentialInvalid, match="no credential"):
-            badges.unbake("x.png", png_bytes())
+        plain = await achievements.define(tx, None, maths, "plain", name="Plain", criteria="c")
+        other = await awards.award(tx, None, plain, award.recipient)
+        assert credentials.baked_formats(other) == ("png", "svg")
+        svg = credentials.baked(tx, other, "svg")
+        assert credentials.unbake("badge.svg", svg) == other.credential
+        assert baking.extract_png(credentials.baked(tx, other, "png"))
+        with pytest.raises(credentials.CredentialInvalid, match="no credential"):
+            credentials.unbake("x.png", png_bytes())
 
 
 # Federation -------------------------------------------------------------------------------------
@@ -340,7 +355,7 @@ async def test_the_award_note_reaches_a_mastodon_inbox_as_a_note_with_mention_an
         async with node.transaction() as tx:
             maths, mentor, _ana = await school(tx)
             bob = await remote_actors.store(tx, mastodon_person("https://social.example/users/bob"))
-            badge = await badges.define(
+            badge = await achievements.define(
                 tx,
                 mentor,
                 maths,
@@ -350,7 +365,7 @@ async def test_the_award_note_reaches_a_mastodon_inbox_as_a_note_with_mention_an
                 image=("b.png", png_bytes()),
                 image_license="CC-BY-SA-4.0",
             )
-            award = await badges.award(tx, mentor, badge, bob)
+            award = await awards.award(tx, mentor, badge, bob)
             community_key = keys.ed25519_private_key(
                 keys.Sealer(tx.settings.secret), maths.actor.ed25519_private_sealed or ""
             ).public_key()
@@ -488,20 +503,20 @@ async def test_a_received_award_is_verified_before_it_is_shown(
             tampered = copy.deepcopy(note)
             tampered["verifiableCredential"]["name"] = "Master Welder"
             with pytest.raises(Ignored, match="award rejected: signature invalid"):
-                await badges.receive_award(tx, incoming, tampered)
+                await awards.receive_award(tx, incoming, tampered)
             elsewhere = {**note, "tag": [{"type": "Mention", "href": issuer}]}
             with pytest.raises(Ignored, match="wrong recipient"):
-                await badges.receive_award(tx, incoming, elsewhere)
+                await awards.receive_award(tx, incoming, elsewhere)
             mira = await remote_actors.store(tx, mastodon_person("https://ngo.example/users/mira"))
             impostor = Incoming("https://ngo.example/activities/2", "Create", {}, mira)
             with pytest.raises(Ignored, match="wrong issuer"):
-                await badges.receive_award(tx, impostor, note)
-            assert await badges.awards_of(tx, ana.actor) == []
+                await awards.receive_award(tx, impostor, note)
+            assert await awards.awards_of(tx, ana.actor) == []
 
-            stored = await badges.receive_award(tx, incoming, note)
+            stored = await awards.receive_award(tx, incoming, note)
             assert not stored.local and stored.credential == credential
-            assert [a.id for a in await badges.awards_of(tx, ana.actor)] == [stored.id]
-            assert (await badges.receive_award(tx, incoming, note)).id == stored.id
+            assert [a.id for a in await awards.awards_of(tx, ana.actor)] == [stored.id]
+            assert (await awards.receive_award(tx, incoming, note)).id == stored.id
     finally:
         await node.close()
 
@@ -522,7 +537,7 @@ async def test_a_received_award_that_was_revoked_is_refused(
             robotics = await remote_actors.store(tx, group)
             incoming = Incoming("https://ngo.example/activities/1", "Create", {}, robotics)
             with pytest.raises(Ignored, match="award rejected: revoked"):
-                await badges.receive_award(tx, incoming, note)
+                await awards.receive_award(tx, incoming, note)
     finally:
         await node.close()
 
@@ -558,7 +573,7 @@ async def test_the_inbox_create_handler_routes_award_notes_to_verification(
             handler = inbox.handler_for("Create", "Note")
             assert handler is not None
             await handler(tx, Incoming(activity["id"], "Create", activity, robotics))
-            (award,) = await badges.awards_of(tx, ana.actor)
+            (award,) = await awards.awards_of(tx, ana.actor)
             assert award.note_uri == note["id"] and not award.local
     finally:
         await node.close()

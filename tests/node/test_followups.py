@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from federation.vocabulary import PUBLIC
-from node import badges, communities, discovery, follows, identity, inbox, members, remote_actors
+from node import awards, communities, discovery, follows, identity, inbox, members, remote_actors
 from node.errors import Forbidden, InvalidInput
 from node.incoming import Ignored, Incoming
 from node.runtime import Node, open_node
@@ -160,11 +160,11 @@ async def receive(node: Node, issuer: Issuer) -> None:
         handler = inbox.handler_for("Create", "Note")
         assert handler is not None
         await handler(tx, Incoming(activity["id"], "Create", activity, robotics))
-        assert [a.note_uri for a in await badges.awards_of(tx, ana.actor)] == [issuer.note["id"]]
+        assert [a.note_uri for a in await awards.awards_of(tx, ana.actor)] == [issuer.note["id"]]
 
 
 async def delete_note(node: Node, actor_uri: str, note_uri: str) -> None:
-    """A Delete{Tombstone} of the note, as `badges.revoke` sends it, through the inbox table."""
+    """A Delete{Tombstone} of the note, as `awards.revoke` sends it, through the inbox table."""
     activity = {
         "id": actor_uri + "/activities/2",
         "type": "Delete",
@@ -183,10 +183,10 @@ async def held(node: Node) -> list[tuple[bool, str]]:
     """Ana's received badges: (shown on her profile, revocation reason)."""
     async with node.transaction() as tx:
         ana = await members.get(tx, "ana")
-        shown = {a.id for a in await badges.awards_of(tx, ana.actor)}
+        shown = {a.id for a in await awards.awards_of(tx, ana.actor)}
         return [
             (award.id in shown, award.revocation_reason)
-            for award in await badges.awards_of(tx, ana.actor, include_revoked=True)
+            for award in await awards.awards_of(tx, ana.actor, include_revoked=True)
         ]
 
 
@@ -196,7 +196,7 @@ async def test_a_deleted_award_note_of_a_revoked_badge_marks_it_revoked(
     await receive(receiver, issuer)
     # The status list was fetched as a credential and read although it is application/vc+ld+json.
     assert issuer.status_accepts and issuer.status_accepts[-1].startswith(VC_JSON)
-    issuer.revoke()  # the issuer sets the status bit, then deletes the note (badges.revoke)
+    issuer.revoke()  # the issuer sets the status bit, then deletes the note (awards.revoke)
     await delete_note(receiver, ISSUER, issuer.note["id"])
     assert await held(receiver) == [(False, "revoked by Robotics: its status list says so")]
 

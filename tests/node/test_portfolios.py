@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from federation import baking
-from node import badges, collections, communities, media, members, portfolios, posts
+from node import achievements, awards, collections, communities, media, members, portfolios, posts
 from node.errors import Forbidden, InvalidInput
 from node.runtime import Node, Tx
 from storage.models import Member
@@ -100,11 +100,11 @@ async def test_badges_in_a_portfolio_and_the_zip_export(node: Node) -> None:
     async with node.transaction() as tx:
         ana, bea = await people(tx)
         maths = await communities.add(tx, "maths", title="Maths")
-        badge = await badges.define(
+        badge = await achievements.define(
             tx, None, maths, "proofs", name="Proof Writer", criteria="c", image=("b.png", PNG)
         )
-        award = await badges.award(tx, None, badge, ana.actor)
-        other = await badges.award(tx, None, badge, bea.actor)
+        award = await awards.award(tx, None, badge, ana.actor)
+        other = await awards.award(tx, None, badge, bea.actor)
         with pytest.raises(Forbidden):
             await portfolios.add(tx, ana, "badge", ref=other.key)
         upload = await media.store(
@@ -147,10 +147,10 @@ async def test_a_revoked_badge_leaves_the_public_portfolio(node: Node) -> None:
     async with node.transaction() as tx:
         ana, _bea = await people(tx)
         maths = await communities.add(tx, "maths", title="Maths")
-        badge = await badges.define(tx, None, maths, "p", name="P", criteria="c")
-        award = await badges.award(tx, None, badge, ana.actor)
+        badge = await achievements.define(tx, None, maths, "p", name="P", criteria="c")
+        award = await awards.award(tx, None, badge, ana.actor)
         entry = await portfolios.add(tx, ana, "badge", ref=award.key)
-        await badges.revoke(tx, None, award, "mistake")
+        await awards.revoke(tx, None, award, "mistake")
         assert await portfolios.entries(tx, ana, None) == []
         assert [e.key for e in await portfolios.entries(tx, ana, ana)] == [entry.key]
         with pytest.raises(InvalidInput, match="revoked"):
