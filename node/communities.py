@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from node import actors, discovery, follows, profile_updates
+from node import policy as federation_policy
 from node.errors import Conflict, Forbidden, InvalidInput, NotFound
 from node.licences import Licence, optional_licence
 from node.rendering import markdown_to_html
@@ -289,8 +290,13 @@ class Commons:
     newcomers: list[Membership]
 
 
-async def commons(tx: Tx, community: Community, thread_limit: int = 30) -> Commons:
-    """The community page's data in a handful of queries."""
+async def commons(
+    tx: Tx, community: Community, viewer: Actor | None = None, thread_limit: int = 30
+) -> Commons:
+    """The community page's data, as the viewer (None: a visitor) may see it, in a few queries."""
+    # A public listing: a limited domain's actors show only to those who follow them.
+    silenced = await federation_policy.silenced_authors(tx, viewer)
+    heard = Post.author_id.not_in(silenced) if silenced is not None else true()
     memberships = list(
         await tx.session.scalars(
             select(Membership)
@@ -307,6 +313,7 @@ async def commons(tx: Tx, community: Community, thread_limit: int = 30) -> Commo
                 Post.in_reply_to_id.is_(None),
                 Post.deleted_at.is_(None),
                 Post.visibility.in_(LISTED),
+                heard,
             )
             .order_by(Post.published_at.desc())
             .limit(thread_limit)
@@ -336,6 +343,7 @@ async def commons(tx: Tx, community: Community, thread_limit: int = 30) -> Commo
                         Post.published_at >= since,
                         Post.deleted_at.is_(None),
                         Post.visibility.in_(LISTED),
+                        heard,
                     )
                 )
             )

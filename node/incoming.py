@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from federation.vocabulary import id_of
+from node import notifications
 from node.runtime import Tx
 from storage.models import Actor, Member, Notification, Post
 
@@ -56,7 +57,7 @@ class Incoming:
     ) -> None:
         """Tell a local member (or a local community's stewards, later) that something happened."""
         member = await tx.session.scalar(select(Member).where(Member.actor_id == recipient.id))
-        if member is None:
+        if member is None or await notifications.silenced(tx, recipient, self.actor):
             return
         tx.session.add(
             Notification(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
+from node import policy as federation_policy
 from node.runtime import Tx
-from storage.models import Actor, Member, Notification, Post, Report
+from storage.models import Actor, Follow, Member, Notification, Post, Report
 
 KINDS = ("mention", "reply", "follow", "follow_request", "like", "boost", "report")
 MODERATING_ROLES = ("moderator", "admin")
@@ -25,6 +26,9 @@ async def add(
     member = await tx.session.scalar(select(Member).where(Member.actor_id == recipient.id))
     if member is None or (actor is not None and actor.id == recipient.id):
         return None  # a community, the instance actor, or someone reacting to their own post
+    # Moderators hear of every report; `reject reports` is the rule that refuses them.
+    if actor is not None and kind != "report" and await silenced(tx, recipient, actor):
+        return None
     notification = Notification(
         member_id=member.id,
         kind=kind,
@@ -36,6 +40,21 @@ async def add(
     tx.session.add(notification)
     await tx.session.flush()
     return notification
+
+
+async def silenced(tx: Tx, recipient: Actor, sender: Actor) -> bool:
+    """Whether a member is not told what an actor did: its domain is limited, and not followed."""
+    # Mastodon's NotifyService#blocked?: `from_account.silenced? && !recipient.following?(...)`.
+    if sender.local or not (await federation_policy.is_permitted(tx, sender.domain)).limited:
+        return False
+    followed = await tx.session.scalar(
+        select(Follow.id).where(
+            Follow.follower_id == recipient.id,
+            Follow.followed_id == sender.id,
+            Follow.state == "accepted",
+        )
+    )
+    return followed is None
 
 
 async def moderators(tx: Tx) -> list[Member]:

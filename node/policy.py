@@ -13,12 +13,20 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 
 from federation.domains import DomainError, authority_of, host_of, matches_rule, normalize_rule
 from node.errors import Forbidden, InvalidInput, NotFound
 from node.runtime import Tx
-from storage.models import Actor, AuditEntry, Community, Delivery, DomainRule, FederationSetting
+from storage.models import (
+    Actor,
+    AuditEntry,
+    Community,
+    Delivery,
+    DomainRule,
+    FederationSetting,
+    Follow,
+)
 
 MODES = ("open", "allowlist")
 SEVERITIES = ("allow", "block", "limit")
@@ -168,6 +176,25 @@ async def limited_domains(tx: Tx) -> frozenset[str]:
         for domain in domains
         if any(matches_rule(domain, rule) for rule in limits) and policy.decide(domain).limited
     )
+
+
+async def silenced_authors(tx: Tx, viewer: Actor | None) -> Select[tuple[int]] | None:
+    """The actors whose posts listings hide from a viewer (None: nobody is hidden).
+
+    They are the actors of limited domains whom the viewer (None: a visitor) does not follow.
+    """
+    # Mastodon's silence: PublicFeed leaves silenced accounts out, and their statuses reach the
+    # home feeds of their followers only (FanOutOnWriteService; StatusFilter#silenced_account?).
+    limited = await limited_domains(tx)
+    if not limited:
+        return None
+    silenced = select(Actor.id).where(Actor.local.is_(False), Actor.domain.in_(sorted(limited)))
+    if viewer is None:
+        return silenced
+    followed = select(Follow.followed_id).where(
+        Follow.follower_id == viewer.id, Follow.state == "accepted"
+    )
+    return silenced.where(Actor.id.not_in(followed))
 
 
 async def media_policy(tx: Tx) -> Policy | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 
+from node import policy as federation_policy
 from node import posts
 from node.errors import NotFound
 from node.posts import LISTED
@@ -77,6 +78,11 @@ async def home(
     # Followers-only posts reach their author's followers only, direct posts their recipients.
     visible = posts.readable_by(member.actor)
     query = select(Post).where(Post.deleted_at.is_(None), source, visible)
+    # A limited domain's actors reach the home timelines of their followers only, not those of
+    # members who meet them in a community or through a boost (Mastodon's silence).
+    silenced = await federation_policy.silenced_authors(tx, member.actor)
+    if silenced is not None:
+        query = query.where(Post.author_id.not_in(silenced))
     return await _page(tx, query, before, limit)
 
 

@@ -19,7 +19,7 @@ async def commons_page(request: Request) -> Response:
         return await local_actor_json(request, request.path_params["name"])
     async with unit(request) as (tx, viewer):
         community = await communities.get(tx, request.path_params["name"])
-        commons = await communities.commons(tx, community)
+        commons = await communities.commons(tx, community, viewer.actor if viewer else None)
         mine = await communities.membership(tx, community, viewer.actor) if viewer else None
         follow = await follows.find(tx, viewer.actor, community.actor) if viewer else None
         steward = await communities.can_steward(tx, community, viewer) if viewer else False

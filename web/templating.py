@@ -82,6 +82,7 @@ class Pages:
             "site_name": node.settings.name,
             "domain": node.settings.domain,
             "viewer": getattr(request.state, "viewer", None),
+            "media_policy": getattr(request.state, "media_policy", None),
             "flash": request.session.pop("flash", None),
         }
         values.update(context or {})

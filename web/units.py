@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from node import notifications
+from node import policy as federation_policy
 from node.runtime import Tx
 from web.security import current_member
 
@@ -23,6 +24,9 @@ async def unit(request: Request) -> AsyncIterator[tuple[Tx, Any]]:
         if viewer is not None:
             # The header's unread count, in this transaction rather than a round-trip of its own.
             request.state.unread_notifications = await notifications.unread_count(tx, viewer)
+        # Attachments and avatars from domains whose rule rejects media are shown as a note
+        # (one small query when no rule does).
+        request.state.media_policy = await federation_policy.media_policy(tx)
         yield tx, viewer
 
 
