@@ -31,7 +31,16 @@ from federation.vocabulary import (
     types_of,
     visibility_of,
 )
-from node import actors, awards, delivery, documents, follows, groups, remote_actors
+from node import (
+    actors,
+    awards,
+    delivery,
+    documents,
+    follows,
+    groups,
+    notifications,
+    remote_actors,
+)
 from node.errors import GuildhallError
 from node.incoming import Ignored, Incoming
 from node.licences import from_url
@@ -130,7 +139,7 @@ async def _notify(tx: Tx, recipient: Actor, kind: str, actor: Actor, post: Post)
     if not recipient.local or recipient.id == actor.id:
         return
     member = await tx.session.scalar(select(Member).where(Member.actor_id == recipient.id))
-    if member is None:
+    if member is None or await notifications.silenced(tx, recipient, actor):
         return
     tx.session.add(
         Notification(
