@@ -56,9 +56,9 @@ def test_a_member_adapts_a_share_alike_post_and_is_told_why_a_no_derivatives_one
     bo = signed_in(browser, school.url, "bo", PASSWORD)
     bo.goto(school.url + "/communities/robotics")
     source = bo.locator("article.post", has_text="Line follower in one lesson")
-    source_url = source.get_by_role("link", name="Line follower in one lesson").get_attribute(
-        "href"
-    )
+    path = source.get_by_role("link", name="Line follower in one lesson").get_attribute("href")
+    assert path is not None and path.startswith("/posts/")
+    source_url = school.url + path
     source.get_by_role("link", name="Adapt / remix").click()
 
     expect(bo.get_by_role("heading", level=1)).to_have_text("Adapt or remix")
@@ -74,7 +74,7 @@ def test_a_member_adapts_a_share_alike_post_and_is_told_why_a_no_derivatives_one
     draft = bo.get_by_label("Your adaptation")
     expect(draft).to_have_value(
         "---\nBased on:\n"
-        f"- [Line follower in one lesson]({school.url}{source_url}) by Ana Díaz, "
+        f"- [Line follower in one lesson]({source_url}) by Ana Díaz, "
         "[CC BY-SA 4.0](https://creativecommons.org/licenses/by-sa/4.0/)\n"
     )
     draft.fill("A third sensor handles sharp curves.\n\n" + draft.input_value())
@@ -87,11 +87,11 @@ def test_a_member_adapts_a_share_alike_post_and_is_told_why_a_no_derivatives_one
     credit = adaptation.locator(".content li")
     expect(credit).to_have_text("Line follower in one lesson by Ana Díaz, CC BY-SA 4.0")
     expect(credit.get_by_role("link", name="Line follower in one lesson")).to_have_attribute(
-        "href", f"{school.url}{source_url}"
+        "href", source_url
     )
-    expect(adaptation.locator(".based-on a")).to_have_attribute("href", school.url + source_url)
+    expect(adaptation.locator(".based-on a")).to_have_attribute("href", source_url)
     document = get_json(bo.url.split("#")[0])
-    assert document["isBasedOn"] == [school.url + source_url]
+    assert document["isBasedOn"] == [source_url]
     assert document["license"] == "https://creativecommons.org/licenses/by-sa/4.0/"
 
     bo.goto(school.url + "/communities/robotics")
