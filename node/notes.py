@@ -28,6 +28,7 @@ from federation.vocabulary import (
     first_of,
     id_of,
     ids_of,
+    recipients_of,
     types_of,
     visibility_of,
 )
@@ -38,8 +39,10 @@ from node import (
     documents,
     follows,
     groups,
+    media,
     notifications,
     remote_actors,
+    remote_media,
 )
 from node.errors import GuildhallError
 from node.incoming import Ignored, Incoming
@@ -348,6 +351,32 @@ async def _mentioned_here(tx: Tx, document: dict[str, Any]) -> list[Actor]:
     return list(await tx.session.scalars(select(Actor).where(Actor.uri.in_(hrefs))))
 
 
+async def _addressed_here(
+    tx: Tx, document: dict[str, Any], activity: dict[str, Any] | None = None
+) -> list[Actor]:
+    """Our actors a note names in `to`, `cc` or `audience` (its own, or else its activity's)."""
+    # Mastodon's Create#process_audience: known accounts in a limited or direct status's
+    # audience become silent mentions, which is what lets them read it; none are fetched.
+    uris = recipients_of(document) or recipients_of(activity)
+    if not uris:
+        return []
+    return list(
+        await tx.session.scalars(
+            select(Actor).where(Actor.uri.in_(uris[:100]), Actor.local.is_(True))
+        )
+    )
+
+
+async def _readers_here(
+    tx: Tx, document: dict[str, Any], author: Actor, activity: dict[str, Any] | None
+) -> list[Actor]:
+    """Who here a note is for beyond the public: the actors it mentions or addresses."""
+    mentioned = await _mentioned_here(tx, document)
+    if visibility_of(document, author.followers_uri, activity) in groups.SHARED_VISIBILITIES:
+        return mentioned
+    return list(dict.fromkeys([*mentioned, *await _addressed_here(tx, document, activity)]))
+
+
 def _apply(tx: Tx, post: Post, document: dict[str, Any], author: Actor) -> None:
     post.content_html = _content(document)
     post.title = _title(document)
@@ -427,7 +456,8 @@ async def store(
         tx.session.add(attachment)
     await tx.session.flush()
     await tx.session.refresh(post, ["attachments", "author", "community", "mentions"])
-    mentioned = await _mentioned_here(tx, document)
+    await remote_media.queue(tx, list(post.attachments))
+    mentioned = await _readers_here(tx, document, author, activity)
     await record_mentions(tx, post, mentioned, parent if parent and parent.local else None)
     return post
 
@@ -438,6 +468,16 @@ def _erase(tx: Tx, post: Post) -> None:
     post.source = ""
     post.title = ""
     post.raw = None
+
+
+async def _for_someone_here(tx: Tx, note: dict[str, Any], incoming: Incoming) -> bool:
+    """Whether a followers-only or direct note has a reader here: someone it names, or a
+    follower of its author when it is for followers."""
+    readers = await _readers_here(tx, note, incoming.actor, incoming.document)
+    if any(actor.local and actor.kind == "person" for actor in readers):
+        return True  # a member (a community cannot read: nothing private is shown in it)
+    visibility = visibility_of(note, incoming.actor.followers_uri, incoming.document)
+    return visibility == "followers" and await _followed_here(tx, incoming.actor)
 
 
 async def _followed_here(tx: Tx, actor: Actor) -> bool:
@@ -477,11 +517,18 @@ async def on_create(tx: Tx, incoming: Incoming) -> None:
     existing = await post_by_uri(tx, str(id_of(note)))
     if existing is not None:
         return  # a redelivery, or the community's re-share arrived first
-    if not await _public(note, incoming.actor, incoming.document):
-        # Our pages have no per-viewer access control yet, so private posts are not stored.
-        raise Ignored("only public and unlisted notes are stored")
+    private = not await _public(note, incoming.actor, incoming.document)
+    if private and not await _for_someone_here(tx, note, incoming):
+        # Mastodon's Create#related_to_local_activity?: a status nobody here may read is dropped.
+        raise Ignored("a followers-only or direct note for nobody here is not kept")
     parent = await _parent(tx, note, 0)
-    community = await groups.addressed_community(tx, note, incoming.document, parent)
+    # A followers-only or direct note is kept for its audience (node.posts.readable_by) and
+    # never joins a community: a community lists and re-shares only what anyone may read.
+    community = (
+        None
+        if private
+        else await groups.addressed_community(tx, note, incoming.document, parent)
+    )
     if community is not None and not await groups.may_post(tx, community, incoming.actor):
         log.info(
             "%s may not post in %s: %s kept outside it",
@@ -514,13 +561,19 @@ async def _edit(tx: Tx, post: Post, document: dict[str, Any], author: Actor) -> 
         post.raw = {**document, "audience": audience}
     post.updated_at = tx.now()
     for old in list(post.attachments):
+        media.discard_file(tx.settings.media_dir, old)  # a cached copy (node.remote_media)
         await tx.session.delete(old)
     await tx.session.flush()
     for attachment in _attachments(tx, document, post):
         tx.session.add(attachment)
     await tx.session.flush()
     await tx.session.refresh(post, ["attachments", "mentions"])
-    await record_mentions(tx, post, await _mentioned_here(tx, document))
+    await remote_media.queue(tx, list(post.attachments))
+    # The visibility chosen at creation stays (Mastodon does not let an edit change it).
+    mentioned = await _mentioned_here(tx, document)
+    if post.visibility not in groups.SHARED_VISIBILITIES:
+        mentioned = [*mentioned, *await _addressed_here(tx, document)]
+    await record_mentions(tx, post, mentioned)
 
 
 async def on_update(tx: Tx, incoming: Incoming) -> None:
@@ -549,6 +602,7 @@ async def _delete(tx: Tx, post: Post, activity: dict[str, Any]) -> None:
         return
     _erase(tx, post)
     for old in list(post.attachments):
+        media.discard_file(tx.settings.media_dir, old)  # a cached copy (node.remote_media)
         await tx.session.delete(old)
     if post.community is not None:
         await groups.announce(tx, post.community, post, activity)
@@ -647,6 +701,12 @@ async def on_announce(tx: Tx, incoming: Incoming) -> None:
         post = await store(tx, document, author)
     if post.deleted_at is not None:
         raise Ignored("Announce of a deleted note")
+    if post.visibility not in groups.SHARED_VISIBILITIES and not (
+        post.visibility == "followers" and post.author_id == incoming.actor.id
+    ):
+        # Mastodon's Announce#announceable?: public and unlisted statuses, or an author's
+        # own followers-only one; a direct note is never boosted.
+        raise Ignored("Announce of a note that is not public")
     await boost(tx, incoming, post)
 
 

@@ -199,4 +199,4 @@ async def summary(tx: Tx) -> dict[str, int]:
     rows = await tx.session.execute(
         select(MediaFetch.state, func.count()).group_by(MediaFetch.state)
     )
-    return {state: count for state, count in rows.tuples()}
+    return {state: count for state, count in rows.all()}

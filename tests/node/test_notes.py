@@ -249,7 +249,8 @@ async def test_html_is_sanitised_and_the_licence_read_never_guessed(
     [
         (lambda n: n.update(attributedTo="https://mastodon.example/users/bob"), "attributed"),
         (lambda n: n.update(id="https://elsewhere.example/notes/1"), "author's server"),
-        (lambda n: n.update(to=[ALICE + "/followers"], cc=[]), "public"),
+        # Followers-only, mentioning no one, and nobody here follows Alice: nobody may read it.
+        (lambda n: n.update(to=[ALICE + "/followers"], cc=[], tag=[]), "nobody here"),
         (lambda n: n.update(type="ChatMessage"), "not a note"),
     ],
 )
