@@ -177,7 +177,6 @@ async def test_a_private_note_for_nobody_here_is_not_kept(
 async def test_a_private_note_to_a_community_is_kept_out_of_it_and_never_reshared(
     node: Node, people: tuple[Member, Member]
 ) -> None:
-    ana, _ben = people
     async with node.transaction() as tx:
         robotics = await communities.add(tx, "robotics", title="Robotics")
         bob = await remote_actors.fetch(tx, BOB)
