@@ -178,7 +178,7 @@ async def limited_domains(tx: Tx) -> frozenset[str]:
     )
 
 
-async def silenced_authors(tx: Tx, viewer: Actor | None) -> Select[tuple[int]] | None:
+async def silenced_authors(tx: Tx, viewer: Actor | None) -> Select[int] | None:
     """The actors whose posts listings hide from a viewer (None: nobody is hidden).
 
     They are the actors of limited domains whom the viewer (None: a visitor) does not follow.

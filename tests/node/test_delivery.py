@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from federation.domains import authority_of
-from node import delivery, hosts, members
+from node import delivery, hosts, members, policy
 from node.runtime import Node, Tx, open_node
 from node.settings import Settings
 from storage.models import Actor, Delivery, DomainRule, FederationSetting, HostState
@@ -290,7 +290,7 @@ async def test_a_row_whose_lease_was_taken_over_is_not_sent_twice(
     clock.advance(seconds=delivery.lease(sender).total_seconds() + 1)
     assert await run(sender) == 1  # another worker takes the row over and sends it
     async with sender.transaction() as tx:
-        rules = await delivery.federation_policy.current(tx)
+        rules = await policy.current(tx)
     ((row_id, _host, lease),) = claimed
     work = delivery._Pass(rules, random.Random())
     assert await delivery._send(sender, row_id, lease, work) == "lost"
@@ -328,7 +328,7 @@ async def test_a_send_late_in_a_slow_pass_renews_its_lease_first(
 ) -> None:
     await send(sender, "Create", "https://school.example/posts/1", "https://social.example/users/a")
     async with sender.transaction() as tx:
-        rules = await delivery.federation_policy.current(tx)
+        rules = await policy.current(tx)
     work = delivery._Pass(rules, random.Random())
     ((row_id, _host, until),) = await delivery._claim(sender, 10)
     clock.advance(seconds=delivery.lease(sender).total_seconds() * 0.75)  # a quarter left
@@ -343,7 +343,7 @@ async def test_a_pass_that_dies_before_writing_its_results_loses_nothing(
 ) -> None:
     await send(sender, "Create", "https://school.example/posts/1", "https://social.example/users/a")
     async with sender.transaction() as tx:
-        rules = await delivery.federation_policy.current(tx)
+        rules = await policy.current(tx)
     work = delivery._Pass(rules, random.Random())
     ((row_id, _host, lease),) = await delivery._claim(sender, 10)
     assert await delivery._send(sender, row_id, lease, work) == "delivered"
@@ -363,7 +363,7 @@ async def test_a_result_written_after_another_worker_took_the_row_over_is_lost(
     peers.answer = lambda _r: httpx.Response(503)
     await send(sender, "Create", "https://school.example/posts/1", "https://social.example/users/a")
     async with sender.transaction() as tx:
-        rules = await delivery.federation_policy.current(tx)
+        rules = await policy.current(tx)
     slow = delivery._Pass(rules, random.Random())
     ((row_id, _host, lease),) = await delivery._claim(sender, 10)
     assert await delivery._send(sender, row_id, lease, slow) == "retry"
