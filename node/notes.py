@@ -8,9 +8,7 @@ Create/Update/Delete of notes, and Announce (a group re-sharing, or a person boo
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 import secrets
 from datetime import datetime
 from typing import Any, Literal
@@ -33,13 +31,13 @@ from federation.vocabulary import (
     visibility_of,
 )
 from node import (
-    actors,
     awards,
     delivery,
     documents,
     follows,
     groups,
     media,
+    mentions,
     notifications,
     remote_actors,
     remote_media,
@@ -53,126 +51,19 @@ from storage.models import (
     Attachment,
     Community,
     Follow,
-    Member,
-    Mention,
-    Notification,
     Post,
     Reaction,
 )
 
 log = logging.getLogger("guildhall.notes")
+Kind = Literal["Create", "Update", "Delete"]
+MAX_TITLE = 200
 
 # Mastodon's ActivityPub::Activity::Create takes Note and converts Image/Video/Article/Page;
 # Question is a poll, whose text we keep. Lemmy threads are Pages, its comments Notes.
 NOTE_TYPES = frozenset({"Note", "Page", "Article", "Question"})
 MAX_REPLY_DEPTH = 5  # parents fetched for one reply; Mastodon's ThreadResolveWorker goes further
 MAX_REMOTE_ATTACHMENTS = 4  # Mastodon keeps `process_attachments.take(4)`
-MAX_MENTIONS = 20
-MAX_TITLE = 200
-# Mastodon's Account::MENTION_RE, with a port allowed in the host for development nodes.
-MENTION = re.compile(
-    r"(?<![=/\w@])@([a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?)"
-    r"(?:@((?:[a-z0-9-]+\.)*[a-z0-9-]+(?::\d{1,5})?))?",
-    re.IGNORECASE,
-)
-_SKIPPED_ELEMENTS = re.compile(r"<(/?)(a|code|pre)\b", re.IGNORECASE)
-Kind = Literal["Create", "Update", "Delete"]
-
-
-# --- mentions in what our members write -------------------------------------------------------
-
-
-def _text_runs(fragment: str) -> list[tuple[str, bool]]:
-    """The fragment split into tags and text, each text run marked when mentions may link in it."""
-    runs: list[tuple[str, bool]] = []
-    depth = 0
-    for part in re.split(r"(<[^>]*>)", fragment):
-        if part.startswith("<"):
-            match = _SKIPPED_ELEMENTS.match(part)
-            if match:
-                depth = max(0, depth + (-1 if match.group(1) else 1))
-            runs.append((part, False))
-        elif part:
-            runs.append((part, depth == 0))
-    return runs
-
-
-def _handle(tx: Tx, name: str, host: str | None) -> str:
-    return f"{name.lower()}@{(host or tx.settings.domain).lower()}"
-
-
-async def link_mentions(tx: Tx, fragment: str) -> tuple[str, list[Actor]]:
-    """Rendered HTML with `@name` and `@name@host` linked to the actors they resolve to."""
-    wanted: dict[str, tuple[str, str | None]] = {}
-    for text, linkable in _text_runs(fragment):
-        if linkable:
-            for match in MENTION.finditer(text):
-                wanted.setdefault(_handle(tx, match[1], match[2]), (match[1], match[2]))
-    found: dict[str, Actor] = {}
-    for handle, (name, host) in list(wanted.items())[:MAX_MENTIONS]:
-        try:
-            if host is None:
-                actor = await actors.find_local(tx, name)
-            else:
-                actor = await remote_actors.lookup(tx, f"@{name}@{host}")
-        except GuildhallError as exc:
-            # An unknown or unreachable handle stays plain text, as in Mastodon.
-            log.info("mention %s not resolved: %s", handle, exc.reason)
-            continue
-        if actor is not None and actor.kind != "application":
-            found[handle] = actor
-
-    def link(match: re.Match[str]) -> str:
-        actor = found.get(_handle(tx, match[1], match[2]))
-        if actor is None:
-            return match[0]
-        # Mastodon's own mention markup (an h-card), so its clients show the handle as a mention.
-        return (
-            f'<span class="h-card"><a href="{html.escape(actor.url or actor.uri)}" '
-            f'class="u-url mention">@<span>{html.escape(match[0][1:])}</span></a></span>'
-        )
-
-    linked = "".join(
-        MENTION.sub(link, text) if linkable else text for text, linkable in _text_runs(fragment)
-    )
-    return linked, list(dict.fromkeys(found.values()))
-
-
-async def _notify(tx: Tx, recipient: Actor, kind: str, actor: Actor, post: Post) -> None:
-    if not recipient.local or recipient.id == actor.id:
-        return
-    member = await tx.session.scalar(select(Member).where(Member.actor_id == recipient.id))
-    if member is None or await notifications.silenced(tx, recipient, actor):
-        return
-    tx.session.add(
-        Notification(
-            member_id=member.id,
-            kind=kind,
-            actor_id=actor.id,
-            post_id=post.id,
-            created_at=tx.now(),
-        )
-    )
-
-
-async def record_mentions(
-    tx: Tx, post: Post, mentioned: list[Actor], parent: Post | None = None
-) -> None:
-    """Store who a new post mentions and tell local members (a reply tells its parent's author)."""
-    known = {m.actor_id for m in post.mentions}
-    # A reply tags the author it answers, as Mastodon and Lemmy do, so their server notifies them.
-    everyone = [*mentioned, *([parent.author] if parent is not None else [])]
-    for actor in dict.fromkeys(everyone):
-        if actor.id in known or actor.id == post.author_id:
-            continue
-        known.add(actor.id)
-        tx.session.add(Mention(post_id=post.id, actor_id=actor.id))
-        kind = "reply" if parent is not None and actor.id == parent.author_id else "mention"
-        await _notify(tx, actor, kind, post.author, post)
-    await tx.session.flush()
-    await tx.session.refresh(post, ["mentions"])
-
-
 # --- publishing our own posts -----------------------------------------------------------------
 
 
@@ -344,7 +235,7 @@ async def _mentioned_here(tx: Tx, document: dict[str, Any]) -> list[Actor]:
         for tag in as_list(document.get("tag"))
         if isinstance(tag, dict) and "Mention" in types_of(tag)
         if (href := id_of(tag.get("href")))
-    ][:MAX_MENTIONS]
+    ][: mentions.MAX_MENTIONS]
     if not hrefs:
         return []
     # Only actors we already know: resolving every tag would let one note make us fetch many.
@@ -458,7 +349,7 @@ async def store(
     await tx.session.refresh(post, ["attachments", "author", "community", "mentions"])
     await remote_media.queue(tx, list(post.attachments))
     mentioned = await _readers_here(tx, document, author, activity)
-    await record_mentions(tx, post, mentioned, parent if parent and parent.local else None)
+    await mentions.record_mentions(tx, post, mentioned, parent if parent and parent.local else None)
     return post
 
 
@@ -525,9 +416,7 @@ async def on_create(tx: Tx, incoming: Incoming) -> None:
     # A followers-only or direct note is kept for its audience (node.posts.readable_by) and
     # never joins a community: a community lists and re-shares only what anyone may read.
     community = (
-        None
-        if private
-        else await groups.addressed_community(tx, note, incoming.document, parent)
+        None if private else await groups.addressed_community(tx, note, incoming.document, parent)
     )
     if community is not None and not await groups.may_post(tx, community, incoming.actor):
         log.info(
@@ -573,7 +462,7 @@ async def _edit(tx: Tx, post: Post, document: dict[str, Any], author: Actor) -> 
     mentioned = await _mentioned_here(tx, document)
     if post.visibility not in groups.SHARED_VISIBILITIES:
         mentioned = [*mentioned, *await _addressed_here(tx, document)]
-    await record_mentions(tx, post, mentioned)
+    await mentions.record_mentions(tx, post, mentioned)
 
 
 async def on_update(tx: Tx, incoming: Incoming) -> None:
@@ -733,4 +622,4 @@ async def boost(tx: Tx, incoming: Incoming, post: Post) -> None:
             created_at=tx.now(),
         )
     )
-    await _notify(tx, post.author, "announce", incoming.actor, post)
+    await notifications.about_post(tx, post.author, "announce", incoming.actor, post)

@@ -106,3 +106,21 @@ async def mark_report_read(tx: Tx, report: Report) -> None:
         .where(Notification.report_id == report.id, Notification.read_at.is_(None))
         .values(read_at=tx.now())
     )
+
+
+async def about_post(tx: Tx, recipient: Actor, kind: str, actor: Actor, post: Post) -> None:
+    """Tell a local member about a post by someone else, unless that sender is silenced."""
+    if not recipient.local or recipient.id == actor.id:
+        return
+    member = await tx.session.scalar(select(Member).where(Member.actor_id == recipient.id))
+    if member is None or await silenced(tx, recipient, actor):
+        return
+    tx.session.add(
+        Notification(
+            member_id=member.id,
+            kind=kind,
+            actor_id=actor.id,
+            post_id=post.id,
+            created_at=tx.now(),
+        )
+    )

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, and_, or_, select
 
-from node import communities, notes
+from node import communities, mentions, notes
 from node.errors import Forbidden, InvalidInput, NotFound
 from node.licences import Licence, optional_licence
 from node.rendering import markdown_to_html
@@ -87,9 +87,7 @@ async def visible_to(tx: Tx, post: Post, viewer: Actor | None) -> bool:
         return True
     if viewer is None:
         return False
-    found = await tx.session.scalar(
-        select(Post.id).where(Post.id == post.id, readable_by(viewer))
-    )
+    found = await tx.session.scalar(select(Post.id).where(Post.id == post.id, readable_by(viewer)))
     return found is not None
 
 
@@ -135,7 +133,7 @@ async def create(tx: Tx, author: Member, draft: Draft) -> Post:
     )
     if community is not None:
         communities.check_openness(community, chosen)
-    content_html, mentioned = await notes.link_mentions(tx, markdown_to_html(text))
+    content_html, mentioned = await mentions.link_mentions(tx, markdown_to_html(text))
     key = secrets.token_hex(8)
     uri = tx.settings.url(POST_PATH + key)
     now = tx.now()
@@ -165,7 +163,7 @@ async def create(tx: Tx, author: Member, draft: Draft) -> Post:
     for attachment in draft.attachments:
         attachment.post_id = post.id
     await tx.session.refresh(post, ["attachments", "author", "community", "mentions"])
-    await notes.record_mentions(tx, post, mentioned, parent)
+    await mentions.record_mentions(tx, post, mentioned, parent)
     await notes.publish(tx, post, "Create")
     return post
 
@@ -177,9 +175,7 @@ def _may_change(member: Member, post: Post) -> None:
         raise Forbidden("only its author (or a moderator) may change a post")
 
 
-async def edit(
-    tx: Tx, member: Member, post: Post, text: str, title: str | None = None
-) -> Post:
+async def edit(tx: Tx, member: Member, post: Post, text: str, title: str | None = None) -> Post:
     """Change a post's text (and title); followers and its community receive an Update."""
     _may_change(member, post)
     text = text.strip()
@@ -193,9 +189,9 @@ async def edit(
             raise InvalidInput(f"titles are at most {MAX_TITLE} characters")
         post.title = title
     post.source = text
-    post.content_html, mentioned = await notes.link_mentions(tx, markdown_to_html(text))
+    post.content_html, mentioned = await mentions.link_mentions(tx, markdown_to_html(text))
     post.updated_at = tx.now()
-    await notes.record_mentions(tx, post, mentioned)
+    await mentions.record_mentions(tx, post, mentioned)
     await notes.publish(tx, post, "Update")
     return post
 
